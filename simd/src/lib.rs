@@ -1,0 +1,195 @@
+//! Escape and scan kernels for JSON strings, with one implementation per CPU family.
+//!
+//! Everything here works on raw code units, never on Python objects:
+//!
+//! * **escape** kernels write the body of a JSON string literal (no quotes) for a run of
+//!   code units, escaping exactly what Python's `json` module escapes;
+//! * **scan** kernels find where a string body ends and how wide its characters are, for
+//!   the parser.
+//!
+//! Each backend is a zero-sized type implementing [`Kernel`]. Callers are generic over
+//! `K: Kernel` and pick one instantiation per call with [`dispatch`], so the choice of
+//! backend is made once per `dumps`/`loads` call rather than once per string.
+//!
+//! ## The output contract
+//!
+//! An escape kernel writes at most [`escaped_bound`] (or [`ascii_escaped_bound_u32`]) units
+//! for its input, but vector kernels store whole blocks, so `dst` must be valid for that
+//! bound **plus [`SLACK`] units**. Units past the returned length are unspecified.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod scalar;
+
+pub use scalar::Scalar;
+
+/// Units a kernel may store past the end of its real output (whole-block stores).
+pub const SLACK: usize = 64;
+
+/// Most units any escape kernel but [`Kernel::ascii_from_u32`] writes for `units` input units
+/// (`\u001f` is six units; a BMP character is at most three UTF-8 bytes).
+#[inline(always)]
+pub const fn escaped_bound(units: usize) -> usize {
+    units * 6
+}
+
+/// Most units [`Kernel::ascii_from_u32`] writes: an astral character is a surrogate pair,
+/// `\ud83d\ude00`, twelve bytes.
+#[inline(always)]
+pub const fn ascii_escaped_bound_u32(units: usize) -> usize {
+    units * 12
+}
+
+/// A lone surrogate found while transcoding to UTF-8, which cannot encode it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Surrogate {
+    /// Index of the surrogate in the source units.
+    pub index: usize,
+}
+
+/// The CPU families rjson has kernels for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Avx512,
+    Avx2,
+    Sse2,
+    Neon,
+    Scalar,
+}
+
+impl Backend {
+    /// Every backend, best first.
+    pub const ALL: [Backend; 5] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Sse2,
+        Backend::Neon,
+        Backend::Scalar,
+    ];
+
+    /// The name used by `rjson.simd_backend()` and the `RJSON_SIMD` variable.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Avx512 => "avx512",
+            Backend::Avx2 => "avx2",
+            Backend::Sse2 => "sse2",
+            Backend::Neon => "neon",
+            Backend::Scalar => "scalar",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// Whether this CPU can run the backend (and this build has it).
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Scalar => true,
+            // The vector kernels are not written yet (issue 3).
+            _ => false,
+        }
+    }
+
+    /// The backends this CPU can run, best first.
+    pub fn available() -> Vec<Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
+    }
+
+    /// The best backend this CPU can run.
+    pub fn detect() -> Backend {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.is_available())
+            .unwrap_or(Backend::Scalar)
+    }
+}
+
+/// One backend's kernels. Implemented by zero-sized types; see the crate docs for the
+/// output contract every `unsafe fn escape…` shares.
+///
+/// Escaping follows Python's `json`: `"` and `\` as `\"` and `\\`; `\b \f \n \r \t`
+/// by name; every other code point below U+0020 as `\u00XX` with lowercase hex. The
+/// `ascii_from_*` kernels (for `ensure_ascii=True`) also write U+007F and every non-ASCII
+/// code point as `\uXXXX`, astral ones as a surrogate pair; everything else is copied.
+pub trait Kernel: Copy + Default + 'static {
+    const BACKEND: Backend;
+
+    /// Escape one-byte units (ASCII, Latin-1 or UTF-8 bytes), copying bytes >= 0x20 other
+    /// than `"` and `\` unchanged.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn escape_u8(src: &[u8], dst: *mut u8) -> usize;
+
+    /// Escape UCS-2 units into UCS-2 units.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` units of writes.
+    unsafe fn escape_u16(src: &[u16], dst: *mut u16) -> usize;
+
+    /// Escape UCS-4 units into UCS-4 units.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` units of writes.
+    unsafe fn escape_u32(src: &[u32], dst: *mut u32) -> usize;
+
+    /// Escape Latin-1 text into UTF-8.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn latin1_to_utf8(src: &[u8], dst: *mut u8) -> usize;
+
+    /// Escape UCS-2 text into UTF-8; fails on the first surrogate.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn ucs2_to_utf8(src: &[u16], dst: *mut u8) -> Result<usize, Surrogate>;
+
+    /// Escape UCS-4 text into UTF-8; fails on the first surrogate.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn ucs4_to_utf8(src: &[u32], dst: *mut u8) -> Result<usize, Surrogate>;
+
+    /// `ensure_ascii` escape of ASCII or Latin-1 text.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn ascii_from_u8(src: &[u8], dst: *mut u8) -> usize;
+
+    /// `ensure_ascii` escape of UCS-2 text.
+    ///
+    /// # Safety
+    /// `dst` is valid for `escaped_bound(src.len()) + SLACK` bytes of writes.
+    unsafe fn ascii_from_u16(src: &[u16], dst: *mut u8) -> usize;
+
+    /// `ensure_ascii` escape of UCS-4 text.
+    ///
+    /// # Safety
+    /// `dst` is valid for `ascii_escaped_bound_u32(src.len()) + SLACK` bytes of writes.
+    unsafe fn ascii_from_u32(src: &[u32], dst: *mut u8) -> usize;
+
+    /// Index of the first `"`, `\` or byte below 0x20 in `src`, or `src.len()`.
+    fn find_string_special(src: &[u8]) -> usize;
+
+    /// The largest byte in `src` (0 when empty). Over well-formed UTF-8 it tells the
+    /// widest character: < 0x80 ASCII, <= 0xC3 Latin-1, <= 0xEF BMP, else astral.
+    fn max_byte(src: &[u8]) -> u8;
+}
+
+/// A computation generic over the kernel backend, run by [`dispatch`].
+pub trait WithKernel {
+    type Output;
+    fn run<K: Kernel>(self) -> Self::Output;
+}
+
+/// Run `job` instantiated for `backend`. The caller guarantees that `backend` is available
+/// (a `Backend` obtained from [`Backend::detect`] or checked with [`Backend::is_available`]);
+/// an unavailable one falls back to scalar rather than execute instructions the CPU lacks.
+#[inline]
+pub fn dispatch<W: WithKernel>(backend: Backend, job: W) -> W::Output {
+    match backend {
+        _ => job.run::<Scalar>(),
+    }
+}
