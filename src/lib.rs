@@ -1,1 +1,42 @@
+//! The `rjson._rjson` extension module.
+//!
+//! Layout:
+//! * `globals`: what is looked up once at import (interned names, stdlib objects, the kernel
+//!   backend chosen for this process);
+//! * `pyffi`: the few small unsafe helpers over the C API that the hot loops share;
+//! * `encode`: `dumps` / `dumps_bytes`, generic over the kernel backend;
+//! * `stack`: the native stack guard behind `RecursionError`.
+//!
+//! PyO3 builds the module and its cold functions; the hot entry points are raw
+//! `METH_FASTCALL | METH_KEYWORDS` functions registered from `encode::METHODS`.
 
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+mod encode;
+mod globals;
+mod pyffi;
+mod stack;
+
+/// The name of the kernel backend in use: "avx512", "avx2", "sse2", "neon" or "scalar".
+#[pyfunction]
+fn simd_backend() -> &'static str {
+    globals::get().backend.name()
+}
+
+/// The kernel backends this CPU can run, best first.
+#[pyfunction]
+fn simd_backends(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    let names = rjson_simd::Backend::available().into_iter().map(|b| b.name());
+    PyTuple::new(py, names)
+}
+
+#[pymodule]
+fn _rjson(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    globals::init(module.py())?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_function(wrap_pyfunction!(simd_backend, module)?)?;
+    module.add_function(wrap_pyfunction!(simd_backends, module)?)?;
+    encode::register(module)?;
+    Ok(())
+}

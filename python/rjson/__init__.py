@@ -1,0 +1,40 @@
+"""rjson: the fastest exact JSON library for CPython.
+
+``import rjson as json`` changes nothing but speed: ``dumps`` and ``dump`` return exactly
+what the standard library's do, and ``dumps_bytes`` writes the UTF-8 bytes of that text
+directly. The error and helper classes are the standard library's own, so
+``except json.JSONDecodeError`` and ``cls=`` keep working.
+"""
+
+import json as _json
+from json import JSONDecodeError, JSONDecoder, JSONEncoder
+
+from ._rjson import __version__, dumps, dumps_bytes, simd_backend, simd_backends
+
+__all__ = [
+    "dump",
+    "dumps",
+    "dumps_bytes",
+    "load",
+    "loads",
+    "JSONDecodeError",
+    "JSONDecoder",
+    "JSONEncoder",
+    "simd_backend",
+    "simd_backends",
+    "__version__",
+]
+
+
+def dump(obj, fp, **kw):
+    """Serialize ``obj`` as JSON to ``fp.write``, exactly as ``json.dump`` does.
+
+    The text is built whole and written with one ``fp.write`` call (``json.dump`` writes it
+    in chunks), so on an error nothing has been written.
+    """
+    fp.write(dumps(obj, **kw))
+
+
+# The parser is not written yet: until it is, decoding is the standard library's.
+loads = _json.loads
+load = _json.load

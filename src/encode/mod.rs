@@ -1,0 +1,265 @@
+//! `dumps` and `dumps_bytes`: raw vectorcall entry points, the choice of string mode and
+//! kernel, and the one copy of the finished buffer into its `str` or `bytes`.
+
+mod number;
+mod options;
+mod serializer;
+mod writer;
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::prelude::*;
+use pyo3_ffi::*;
+use rjson_simd::{dispatch, Kernel, WithKernel};
+
+use crate::globals;
+use options::{Defaults, Options, Parsed};
+use serializer::{Encoder, Error};
+use writer::{AsciiMode, Buffer, StrMode, TextMode, Utf8Mode};
+
+/// What the caller gets back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Str,
+    Bytes,
+}
+
+/// Encode `obj` with kernel `K` and string mode `M` into `buf`.
+struct EncodeJob<'a, M> {
+    obj: *mut PyObject,
+    options: &'a Options,
+    buf: &'a mut Buffer,
+    mode: PhantomData<M>,
+}
+
+impl<M: StrMode> WithKernel for EncodeJob<'_, M> {
+    type Output = Result<(), Error>;
+
+    fn run<K: Kernel>(self) -> Self::Output {
+        let mut encoder = Encoder::<K, M>::new(self.buf, self.options);
+        // SAFETY: `obj` is the caller's argument, live for the call; the GIL is held.
+        unsafe { encoder.value(self.obj) }
+    }
+}
+
+fn encode_with<M: StrMode>(obj: *mut PyObject, options: &Options, buf: &mut Buffer) -> Result<(), Error> {
+    let job = EncodeJob::<M> {
+        obj,
+        options,
+        buf,
+        mode: PhantomData,
+    };
+    dispatch(globals::get().backend, job)
+}
+
+/// Encode and build the result object; null with an exception set on failure.
+///
+/// # Safety
+/// GIL held; `obj` live.
+unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut PyObject {
+    let mut buf = Buffer::take();
+    let result = match (target, options.ensure_ascii) {
+        (_, true) => encode_with::<AsciiMode>(obj, options, &mut buf),
+        (Target::Str, false) => encode_with::<TextMode>(obj, options, &mut buf),
+        (Target::Bytes, false) => encode_with::<Utf8Mode>(obj, options, &mut buf),
+    };
+    buf.non_ascii |= !options.layout_is_ascii;
+    // SAFETY: building objects from our own buffer, GIL held.
+    let out = unsafe {
+        match result {
+            Ok(()) => match target {
+                Target::Str => new_str(&buf),
+                Target::Bytes => bytes_from(buf.as_slice()),
+            },
+            Err(Error::Python) => std::ptr::null_mut(),
+            Err(Error::Surrogate) => {
+                buf.clear();
+                encode_error_as_str_encode(obj, options, &mut buf)
+            }
+        }
+    };
+    buf.give_back();
+    out
+}
+
+/// `dumps_bytes` met a lone surrogate. Raise exactly what `dumps(...).encode("utf-8")`
+/// raises (its `UnicodeEncodeError` names the position in the whole text) by writing the
+/// text with the surrogate kept and encoding it.
+#[cold]
+unsafe fn encode_error_as_str_encode(obj: *mut PyObject, options: &Options, buf: &mut Buffer) -> *mut PyObject {
+    if encode_with::<TextMode>(obj, options, buf).is_err() {
+        return std::ptr::null_mut();
+    }
+    buf.non_ascii = true;
+    // SAFETY: a str we own, GIL held.
+    unsafe {
+        let Some(text) = crate::pyffi::Owned::new(new_str(buf)) else {
+            return std::ptr::null_mut();
+        };
+        PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr())
+    }
+}
+
+/// The `str` of the buffer: copied into a compact ASCII `str` when it is ASCII, else
+/// decoded (its lone surrogates were written "surrogatepass"-style).
+unsafe fn new_str(buf: &Buffer) -> *mut PyObject {
+    let bytes = buf.as_slice();
+    // SAFETY: `PyUnicode_New(n, 127)` gives room for `n` ASCII bytes, all of which we write.
+    unsafe {
+        if !buf.non_ascii {
+            let text = PyUnicode_New(bytes.len() as Py_ssize_t, 127);
+            if !text.is_null() {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), PyUnicode_DATA(text) as *mut u8, bytes.len());
+            }
+            text
+        } else {
+            PyUnicode_DecodeUTF8(
+                bytes.as_ptr() as *const _,
+                bytes.len() as Py_ssize_t,
+                c"surrogatepass".as_ptr(),
+            )
+        }
+    }
+}
+
+unsafe fn bytes_from(bytes: &[u8]) -> *mut PyObject {
+    // SAFETY: copying `bytes.len()` initialised bytes.
+    unsafe { PyBytes_FromStringAndSize(bytes.as_ptr() as *const _, bytes.len() as Py_ssize_t) }
+}
+
+/// Hand a call to `json.dumps` unchanged: it then behaves (and fails) exactly as `json`.
+unsafe fn delegate_dumps(args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
+    // SAFETY: forwarding our own vectorcall arguments.
+    unsafe { PyObject_Vectorcall(globals::get().json_dumps, args, nargs as usize, kwnames) }
+}
+
+/// `json.dumps(*args, **{"ensure_ascii": False, "separators": (",", ":"), **kwargs})`
+/// encoded to UTF-8.
+unsafe fn delegate_dumps_bytes(
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: building argument objects we own and calling `json.dumps` with them.
+    unsafe {
+        let kw = &globals::get().kw;
+        let Some(kwargs) = crate::pyffi::Owned::new(PyDict_New()) else {
+            return std::ptr::null_mut();
+        };
+        let Some(wire) = crate::pyffi::Owned::new(Py_BuildValue(c"(ss)".as_ptr(), c",".as_ptr(), c":".as_ptr()))
+        else {
+            return std::ptr::null_mut();
+        };
+        if PyDict_SetItem(kwargs.ptr(), kw.ensure_ascii, Py_False()) != 0
+            || PyDict_SetItem(kwargs.ptr(), kw.separators, wire.ptr()) != 0
+        {
+            return std::ptr::null_mut();
+        }
+        let count = if kwnames.is_null() { 0 } else { PyTuple_GET_SIZE(kwnames) };
+        for i in 0..count {
+            let value = *args.add((nargs + i) as usize);
+            if PyDict_SetItem(kwargs.ptr(), PyTuple_GET_ITEM(kwnames, i), value) != 0 {
+                return std::ptr::null_mut();
+            }
+        }
+        let Some(text) = crate::pyffi::Owned::new(PyObject_VectorcallDict(
+            globals::get().json_dumps,
+            args,
+            nargs as usize,
+            kwargs.ptr(),
+        )) else {
+            return std::ptr::null_mut();
+        };
+        PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr())
+    }
+}
+
+/// Run an entry point, turning a Rust panic (a bug) into `SystemError` rather than an
+/// abort of the interpreter.
+fn guarded(body: impl FnOnce() -> *mut PyObject) -> *mut PyObject {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(_) => {
+            // SAFETY: raising with the GIL held.
+            unsafe {
+                PyErr_SetString(PyExc_SystemError, c"rjson: internal error (panic)".as_ptr());
+            }
+            std::ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn dumps(
+    _module: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
+    guarded(|| unsafe {
+        match options::parse(args, nargs, kwnames, Defaults::Json) {
+            Parsed::Encode(obj, options) => encode(obj, &options, Target::Str),
+            Parsed::Delegate => delegate_dumps(args, nargs, kwnames),
+        }
+    })
+}
+
+unsafe extern "C" fn dumps_bytes(
+    _module: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
+    guarded(|| unsafe {
+        match options::parse(args, nargs, kwnames, Defaults::Wire) {
+            Parsed::Encode(obj, options) => encode(obj, &options, Target::Bytes),
+            Parsed::Delegate => delegate_dumps_bytes(args, nargs, kwnames),
+        }
+    })
+}
+
+const DUMPS_DOC: &std::ffi::CStr = c"dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, allow_nan=True, cls=None, indent=None, separators=None, default=None, sort_keys=False, **kw)
+--
+
+Serialize obj to a JSON formatted str, exactly as json.dumps does.";
+
+const DUMPS_BYTES_DOC: &std::ffi::CStr = c"dumps_bytes(obj, *, skipkeys=False, ensure_ascii=False, check_circular=True, allow_nan=True, cls=None, indent=None, separators=(',', ':'), default=None, sort_keys=False, **kw)
+--
+
+Serialize obj to UTF-8 JSON bytes: json.dumps(obj, **kw).encode('utf-8') with the wire-format
+defaults ensure_ascii=False and separators=(',', ':'), written without an intermediate str.
+A lone surrogate raises UnicodeEncodeError, as str.encode would.";
+
+/// The raw entry points, registered with `PyModule_AddFunctions` (which keeps a pointer
+/// to the table, hence `static`).
+static mut METHODS: [PyMethodDef; 3] = [
+    PyMethodDef {
+        ml_name: c"dumps".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: dumps,
+        },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: DUMPS_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"dumps_bytes".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: dumps_bytes,
+        },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: DUMPS_BYTES_DOC.as_ptr(),
+    },
+    PyMethodDef::zeroed(),
+];
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    // SAFETY: the table is a NUL-terminated static array that outlives the module;
+    // CPython only reads it.
+    let status = unsafe { PyModule_AddFunctions(module.as_ptr(), (&raw mut METHODS).cast()) };
+    if status != 0 {
+        return Err(PyErr::fetch(module.py()));
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Objects looked up once, when the module is imported.
+
+use std::ffi::CStr;
+use std::sync::OnceLock;
+
+use pyo3::exceptions::PyImportError;
+use pyo3::prelude::*;
+use pyo3_ffi::{PyObject, PyUnicode_InternFromString};
+use rjson_simd::Backend;
+
+/// Keyword names of `dumps`, interned so that call sites' names usually match by pointer.
+pub struct KeywordNames {
+    pub skipkeys: *mut PyObject,
+    pub ensure_ascii: *mut PyObject,
+    pub check_circular: *mut PyObject,
+    pub allow_nan: *mut PyObject,
+    pub cls: *mut PyObject,
+    pub indent: *mut PyObject,
+    pub separators: *mut PyObject,
+    pub default: *mut PyObject,
+    pub sort_keys: *mut PyObject,
+}
+
+pub struct Globals {
+    /// The kernel backend every call of this process uses.
+    pub backend: Backend,
+    /// `sys.version_info[:2]` of the running interpreter.
+    pub python: (u8, u8),
+    pub kw: KeywordNames,
+    /// `json.dumps`, which unusual calls are handed to so that they behave exactly alike.
+    pub json_dumps: *mut PyObject,
+    /// `json.JSONEncoder`: `cls=JSONEncoder` is the same as no `cls`.
+    pub json_encoder: *mut PyObject,
+    /// Interned `"items"`, `"__class__"`, `"__name__"`, `"utf-8"`.
+    pub str_items: *mut PyObject,
+    pub str_class: *mut PyObject,
+    pub str_name: *mut PyObject,
+}
+
+// SAFETY: the pointers are strong references that are never released (they live as long as
+// the process), and they are only dereferenced by code holding the GIL.
+unsafe impl Send for Globals {}
+// SAFETY: as above; the struct is immutable once built.
+unsafe impl Sync for Globals {}
+
+static GLOBALS: OnceLock<Globals> = OnceLock::new();
+
+/// The globals; `init` has run, since it runs before the module object exists.
+#[inline(always)]
+pub fn get() -> &'static Globals {
+    // SAFETY: every caller is reached through the module, which `init` completed first.
+    unsafe { GLOBALS.get().unwrap_unchecked() }
+}
+
+fn intern(name: &CStr) -> *mut PyObject {
+    // SAFETY: called with the GIL held (module init); the result is a new strong reference
+    // that we keep for the life of the process. Interning short ASCII literals cannot fail
+    // short of memory exhaustion, which the import reports as an error.
+    unsafe { PyUnicode_InternFromString(name.as_ptr()) }
+}
+
+pub fn init(py: Python<'_>) -> PyResult<()> {
+    if GLOBALS.get().is_some() {
+        return Ok(());
+    }
+    let backend = select_backend()?;
+    let version = py.version_info();
+    let json = py.import("json")?;
+    let kw = KeywordNames {
+        skipkeys: intern(c"skipkeys"),
+        ensure_ascii: intern(c"ensure_ascii"),
+        check_circular: intern(c"check_circular"),
+        allow_nan: intern(c"allow_nan"),
+        cls: intern(c"cls"),
+        indent: intern(c"indent"),
+        separators: intern(c"separators"),
+        default: intern(c"default"),
+        sort_keys: intern(c"sort_keys"),
+    };
+    let globals = Globals {
+        backend,
+        python: (version.major, version.minor),
+        kw,
+        json_dumps: json.getattr("dumps")?.unbind().into_ptr(),
+        json_encoder: json.getattr("JSONEncoder")?.unbind().into_ptr(),
+        str_items: intern(c"items"),
+        str_class: intern(c"__class__"),
+        str_name: intern(c"__name__"),
+    };
+    let names = [
+        globals.kw.skipkeys,
+        globals.kw.ensure_ascii,
+        globals.kw.check_circular,
+        globals.kw.allow_nan,
+        globals.kw.cls,
+        globals.kw.indent,
+        globals.kw.separators,
+        globals.kw.default,
+        globals.kw.sort_keys,
+        globals.str_items,
+        globals.str_class,
+        globals.str_name,
+    ];
+    if names.iter().any(|p| p.is_null()) {
+        return Err(PyErr::fetch(py));
+    }
+    let _ = GLOBALS.set(globals);
+    Ok(())
+}
+
+/// The backend named by `RJSON_SIMD`, or the best this CPU has.
+fn select_backend() -> PyResult<Backend> {
+    let requested = match std::env::var("RJSON_SIMD") {
+        Ok(name) if !name.is_empty() => name,
+        _ => return Ok(Backend::detect()),
+    };
+    match Backend::from_name(&requested) {
+        Some(backend) if backend.is_available() => Ok(backend),
+        _ => {
+            let available: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
+            Err(PyImportError::new_err(format!(
+                "RJSON_SIMD={requested:?} is not a kernel backend this CPU can run; \
+                 choose one of: {}",
+                available.join(", ")
+            )))
+        }
+    }
+}

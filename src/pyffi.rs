@@ -1,0 +1,159 @@
+//! Small helpers over the CPython C API shared by the hot loops. Every function here
+//! requires the GIL; that is the standing invariant of this module.
+
+use pyo3_ffi::*;
+
+/// A `str`'s code units, read in place from CPython's compact storage.
+#[derive(Clone, Copy)]
+pub enum StrData<'a> {
+    /// Every unit < 0x80.
+    Ascii(&'a [u8]),
+    /// Latin-1, with at least one unit >= 0x80.
+    Ucs1(&'a [u8]),
+    Ucs2(&'a [u16]),
+    Ucs4(&'a [u32]),
+}
+
+/// The storage of `s`, a `str` (or subclass) instance, or `None` with an exception set if a
+/// legacy (pre-PEP 393) string could not be made ready.
+///
+/// # Safety
+/// `s` is a live `str` object and stays alive, unmodified, while the view is used
+/// (Python strings are immutable once shared).
+#[inline(always)]
+pub unsafe fn str_data<'a>(s: *mut PyObject) -> Option<StrData<'a>> {
+    // SAFETY: `s` is a str per the caller; READY is a no-op on 3.12+ and for compact
+    // strings, and the DATA/KIND/LENGTH accessors are valid once it is ready.
+    unsafe {
+        if PyUnicode_READY(s) != 0 {
+            return None;
+        }
+        let len = PyUnicode_GET_LENGTH(s) as usize;
+        let data = PyUnicode_DATA(s);
+        Some(if PyUnicode_IS_ASCII(s) != 0 {
+            StrData::Ascii(std::slice::from_raw_parts(data as *const u8, len))
+        } else {
+            let kind = PyUnicode_KIND(s);
+            if kind == PyUnicode_1BYTE_KIND {
+                StrData::Ucs1(std::slice::from_raw_parts(data as *const u8, len))
+            } else if kind == PyUnicode_2BYTE_KIND {
+                StrData::Ucs2(std::slice::from_raw_parts(data as *const u16, len))
+            } else {
+                StrData::Ucs4(std::slice::from_raw_parts(data as *const u32, len))
+            }
+        })
+    }
+}
+
+// The type object pointers the encoder dispatches on. They are static symbols of the
+// interpreter, so these are link-time constants, not lookups (taking the address of an
+// extern static reads nothing and needs no `unsafe`).
+#[inline(always)]
+pub fn str_type() -> *mut PyTypeObject {
+    &raw mut PyUnicode_Type
+}
+#[inline(always)]
+pub fn int_type() -> *mut PyTypeObject {
+    &raw mut PyLong_Type
+}
+#[inline(always)]
+pub fn float_type() -> *mut PyTypeObject {
+    &raw mut PyFloat_Type
+}
+#[inline(always)]
+pub fn list_type() -> *mut PyTypeObject {
+    &raw mut PyList_Type
+}
+#[inline(always)]
+pub fn tuple_type() -> *mut PyTypeObject {
+    &raw mut PyTuple_Type
+}
+#[inline(always)]
+pub fn dict_type() -> *mut PyTypeObject {
+    &raw mut PyDict_Type
+}
+
+/// The number of items of a dict (or subclass), read from the object as `PyDict_GET_SIZE`.
+///
+/// # Safety
+/// `dict` is a live dict.
+#[inline(always)]
+pub unsafe fn dict_len(dict: *mut PyObject) -> Py_ssize_t {
+    // SAFETY: every dict instance starts with a `PyDictObject`.
+    unsafe { (*(dict as *mut PyDictObject)).ma_used }
+}
+
+/// A strong reference released on drop: used wherever a borrowed reference could dangle
+/// because Python code (a `default=` callback, an `__iter__`) may run in between.
+pub struct Owned(*mut PyObject);
+
+impl Owned {
+    /// Take ownership of a new reference; `None` (with the exception set) when it is NULL.
+    #[inline(always)]
+    pub fn new(ptr: *mut PyObject) -> Option<Owned> {
+        if ptr.is_null() {
+            None
+        } else {
+            Some(Owned(ptr))
+        }
+    }
+
+    /// Take a new strong reference to a live object.
+    ///
+    /// # Safety
+    /// `ptr` is a live object.
+    #[inline(always)]
+    pub unsafe fn incref(ptr: *mut PyObject) -> Owned {
+        // SAFETY: `ptr` is live per the caller.
+        unsafe { Py_INCREF(ptr) };
+        Owned(ptr)
+    }
+
+    #[inline(always)]
+    pub fn ptr(&self) -> *mut PyObject {
+        self.0
+    }
+
+}
+
+impl Drop for Owned {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to a live object.
+        unsafe { Py_DECREF(self.0) }
+    }
+}
+
+/// `type(obj).__name__` as Python code spells it, `obj.__class__.__name__`, as a new
+/// reference; used only on error paths.
+///
+/// # Safety
+/// `obj` is live.
+pub unsafe fn class_name(obj: *mut PyObject) -> Option<Owned> {
+    let globals = crate::globals::get();
+    // SAFETY: attribute lookups on live objects.
+    unsafe {
+        let class = Owned::new(PyObject_GetAttr(obj, globals.str_class))?;
+        Owned::new(PyObject_GetAttr(class.ptr(), globals.str_name))
+    }
+}
+
+/// Set `exc_type` with a message that ends with `%U` of `arg` (a `str`).
+///
+/// # Safety
+/// `exc_type` is an exception type, `arg` a live `str`.
+pub unsafe fn raise_with(exc_type: *mut PyObject, prefix: &std::ffi::CStr, arg: *mut PyObject) {
+    // SAFETY: the format has exactly one `%U`, matched by `arg`.
+    unsafe {
+        PyErr_Format(exc_type, c"%s%U".as_ptr(), prefix.as_ptr(), arg);
+    }
+}
+
+/// Raise `exc_type(message)`.
+///
+/// # Safety
+/// `exc_type` is an exception type.
+pub unsafe fn raise(exc_type: *mut PyObject, message: &std::ffi::CStr) {
+    // SAFETY: a NUL-terminated message.
+    unsafe { PyErr_SetString(exc_type, message.as_ptr()) }
+}
