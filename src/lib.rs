@@ -5,6 +5,7 @@
 //!   backend chosen for this process);
 //! * `pyffi`: the few small unsafe helpers over the C API that the hot loops share;
 //! * `encode`: `dumps` / `dumps_bytes`, generic over the kernel backend;
+//! * `decode`: `loads`, on the same kernels;
 //! * `stack`: the native stack guard behind `RecursionError`.
 //!
 //! PyO3 builds the module and its cold functions; the hot entry points are raw
@@ -13,6 +14,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+mod decode;
 mod encode;
 mod globals;
 mod pyffi;
@@ -38,5 +40,6 @@ fn _rjson(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(simd_backend, module)?)?;
     module.add_function(wrap_pyfunction!(simd_backends, module)?)?;
     encode::register(module)?;
+    decode::register(module)?;
     Ok(())
 }

@@ -52,9 +52,10 @@ const SHALLOW_MARKERS: usize = 32;
 
 impl Markers {
     /// Record `obj` on the path; false if it is already there (a cycle).
+    #[inline(always)]
     fn enter(&mut self, obj: *mut PyObject) -> bool {
         let id = obj as usize;
-        if self.shallow.contains(&id) || self.deep.contains(&id) {
+        if self.shallow.contains(&id) || (!self.deep.is_empty() && self.deep.contains(&id)) {
             return false;
         }
         if self.shallow.len() < SHALLOW_MARKERS {
@@ -66,8 +67,9 @@ impl Markers {
     }
 
     /// Remove `obj`, the most recently entered container.
+    #[inline(always)]
     fn leave(&mut self, obj: *mut PyObject) {
-        if !self.deep.remove(&(obj as usize)) {
+        if self.deep.is_empty() || !self.deep.remove(&(obj as usize)) {
             self.shallow.pop();
         }
     }
@@ -420,8 +422,8 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             self.open(b'{');
             let mut first = true;
             let mut entries = self.entries(dict)?;
-            while let Some((key, value)) = entries.next()? {
-                self.member(&mut first, key.ptr(), value.ptr())?;
+            while let Some(entry) = entries.next()? {
+                self.member(&mut first, entry.key, entry.value)?;
             }
             self.close(b'}');
             self.unmark(dict);
@@ -462,13 +464,14 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     }
 
     /// One `key: value` member, with `json`'s key coercion; `skipkeys` drops the member.
+    #[inline(always)]
     unsafe fn member(
         &mut self,
         first: &mut bool,
         key: *mut PyObject,
         value: *mut PyObject,
     ) -> Result {
-        // SAFETY: `key` and `value` are held by the caller for the duration.
+        // SAFETY: `key` and `value` are live for the duration (see `Entry`).
         unsafe {
             let key_type = Py_TYPE(key);
             let write_key: KeyText = if key_type == pyffi::str_type() || PyUnicode_Check(key) != 0 {
@@ -602,10 +605,11 @@ enum Entries {
 }
 
 impl Entries {
-    /// The next `(key, value)`, each held for the caller.
-    unsafe fn next(&mut self) -> Result<Option<(Owned, Owned)>> {
-        // SAFETY: `Live` walks a dict its caller keeps alive, and takes references before any
-        // Python code can run; `Items` holds its list; `Iter` its iterator.
+    /// The next member.
+    #[inline(always)]
+    unsafe fn next(&mut self) -> Result<Option<Entry>> {
+        // SAFETY: `Live` walks a dict its caller keeps alive; `Items` holds its list (which
+        // holds the pairs); `Iter` holds its iterator, and the entry holds the pair.
         unsafe {
             match self {
                 Entries::Live { dict, pos } => {
@@ -614,7 +618,7 @@ impl Entries {
                     if PyDict_Next(*dict, pos, &mut key, &mut value) == 0 {
                         return Ok(None);
                     }
-                    Ok(Some((Owned::incref(key), Owned::incref(value))))
+                    Ok(Some(Entry { key, value, _pair: None }))
                 }
                 Entries::Items { items, next } => {
                     if *next >= PyList_GET_SIZE(items.ptr()) {
@@ -622,30 +626,47 @@ impl Entries {
                     }
                     let item = PyList_GET_ITEM(items.ptr(), *next);
                     *next += 1;
-                    pair(item).map(Some)
+                    Entry::of_pair(Owned::incref(item)).map(Some)
                 }
                 Entries::Iter { iter } => {
                     let Some(item) = Owned::new(PyIter_Next(iter.ptr())) else {
                         return if PyErr_Occurred().is_null() { Ok(None) } else { Err(Error::Python) };
                     };
-                    pair(item.ptr()).map(Some)
+                    Entry::of_pair(item).map(Some)
                 }
             }
         }
     }
 }
 
-/// The key and value of an items entry, which must be a 2-tuple.
-unsafe fn pair(item: *mut PyObject) -> Result<(Owned, Owned)> {
-    // SAFETY: `item` is live; tuple items are read after the size check.
-    unsafe {
-        if PyTuple_Check(item) == 0 || PyTuple_GET_SIZE(item) != 2 {
-            pyffi::raise(PyExc_ValueError, c"items must return 2-tuples");
-            return Err(Error::Python);
+/// One member of a dict being written.
+///
+/// `key` and `value` are borrowed. That is sound because the key is written before any
+/// Python code can run (key coercion calls none), and `Encoder::element` takes its own
+/// reference to any value whose writing can run Python code (a `default=` callback, an
+/// `__iter__`), which could otherwise drop it from the dict. Pairs from an items list or
+/// iterator are held by `_pair`.
+struct Entry {
+    key: *mut PyObject,
+    value: *mut PyObject,
+    _pair: Option<Owned>,
+}
+
+impl Entry {
+    /// The key and value of an items entry, which must be a 2-tuple.
+    unsafe fn of_pair(item: Owned) -> Result<Entry> {
+        // SAFETY: `item` is live; tuple items are read after the size check.
+        unsafe {
+            let tuple = item.ptr();
+            if PyTuple_Check(tuple) == 0 || PyTuple_GET_SIZE(tuple) != 2 {
+                pyffi::raise(PyExc_ValueError, c"items must return 2-tuples");
+                return Err(Error::Python);
+            }
+            Ok(Entry {
+                key: PyTuple_GET_ITEM(tuple, 0),
+                value: PyTuple_GET_ITEM(tuple, 1),
+                _pair: Some(item),
+            })
         }
-        Ok((
-            Owned::incref(PyTuple_GET_ITEM(item, 0)),
-            Owned::incref(PyTuple_GET_ITEM(item, 1)),
-        ))
     }
 }

@@ -72,9 +72,22 @@ impl Buffer {
         self.bytes.push(byte);
     }
 
+    /// Append `bytes`; inlined without a `memcpy` call when short (separators, numbers,
+    /// literals), which is most of what the encoder writes outside strings.
     #[inline(always)]
     pub fn extend(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
+        if bytes.len() > SMALL {
+            self.bytes.extend_from_slice(bytes);
+            return;
+        }
+        // SAFETY: `copy_small` writes exactly `bytes.len()` <= SMALL bytes, and
+        // `write_with` reserved that many.
+        unsafe {
+            self.write_with(SMALL, |dst| {
+                copy_small(bytes, dst);
+                bytes.len()
+            })
+        }
     }
 
     /// Let `write` fill up to `max` bytes at the end, and keep the count it returns.
@@ -123,6 +136,47 @@ impl Buffer {
             });
         }
         result
+    }
+}
+
+/// Longest run `extend` copies inline.
+const SMALL: usize = 32;
+
+/// Copy up to `SMALL` bytes with at most two overlapping loads and stores of one width,
+/// reading and writing only inside `src` and `dst[..src.len()]`.
+///
+/// # Safety
+/// `dst` is valid for `src.len()` writes and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_small(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: each pair of accesses covers [0, w) and [n - w, n) with w <= n, so every
+    // load is inside `src` and every store inside `dst[..n]`.
+    unsafe {
+        if n >= 16 {
+            let head = (s as *const u128).read_unaligned();
+            let tail = (s.add(n - 16) as *const u128).read_unaligned();
+            (dst as *mut u128).write_unaligned(head);
+            (dst.add(n - 16) as *mut u128).write_unaligned(tail);
+        } else if n >= 8 {
+            let head = (s as *const u64).read_unaligned();
+            let tail = (s.add(n - 8) as *const u64).read_unaligned();
+            (dst as *mut u64).write_unaligned(head);
+            (dst.add(n - 8) as *mut u64).write_unaligned(tail);
+        } else if n >= 4 {
+            let head = (s as *const u32).read_unaligned();
+            let tail = (s.add(n - 4) as *const u32).read_unaligned();
+            (dst as *mut u32).write_unaligned(head);
+            (dst.add(n - 4) as *mut u32).write_unaligned(tail);
+        } else if n >= 2 {
+            let head = (s as *const u16).read_unaligned();
+            let tail = (s.add(n - 2) as *const u16).read_unaligned();
+            (dst as *mut u16).write_unaligned(head);
+            (dst.add(n - 2) as *mut u16).write_unaligned(tail);
+        } else if n == 1 {
+            dst.write(*s);
+        }
     }
 }
 
