@@ -27,6 +27,8 @@ pub struct Globals {
     /// `sys.version_info[:2]` of the running interpreter.
     pub python: (u8, u8),
     pub kw: KeywordNames,
+    /// Whether ints are stored in 30-bit digits, which `pyffi::small_int` reads directly.
+    pub int_digits_30: bool,
     /// `json.dumps`, which unusual calls are handed to so that they behave exactly alike.
     pub json_dumps: *mut PyObject,
     /// `json.JSONEncoder`: `cls=JSONEncoder` is the same as no `cls`.
@@ -81,6 +83,12 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         backend,
         python: (version.major, version.minor),
         kw,
+        int_digits_30: py
+            .import("sys")?
+            .getattr("int_info")?
+            .getattr("bits_per_digit")?
+            .extract::<u32>()?
+            == 30,
         json_dumps: json.getattr("dumps")?.unbind().into_ptr(),
         json_encoder: json.getattr("JSONEncoder")?.unbind().into_ptr(),
         str_items: intern(c"items"),

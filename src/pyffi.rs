@@ -157,3 +157,57 @@ pub unsafe fn raise(exc_type: *mut PyObject, message: &std::ffi::CStr) {
     // SAFETY: a NUL-terminated message.
     unsafe { PyErr_SetString(exc_type, message.as_ptr()) }
 }
+
+/// The value of a small `int` (or subclass) read straight from the object, or `None` when
+/// it is not small (then `PyLong_AsLongLongAndOverflow` decides). Saves a call per int.
+///
+/// Layouts: up to 3.11 an int is a `PyVarObject` whose signed `ob_size` counts its 30-bit
+/// digits; from 3.12 `lv_tag` holds the digit count shifted by 3 and the sign in its low
+/// two bits (0 positive, 1 zero, 2 negative).
+///
+/// # Safety
+/// `obj` is a live int, and the interpreter uses 30-bit digits (`Globals::int_digits_30`).
+#[inline(always)]
+pub unsafe fn small_int(obj: *mut PyObject) -> Option<i64> {
+    #[cfg(Py_3_12)]
+    {
+        #[repr(C)]
+        struct LongHead {
+            ob_base: PyObject,
+            lv_tag: usize,
+            digit0: u32,
+        }
+        // SAFETY: every int starts with this header and has at least one digit.
+        unsafe {
+            let head = obj as *const LongHead;
+            let tag = (*head).lv_tag;
+            if tag < (2 << 3) {
+                let sign = 1 - (tag & 3) as i64;
+                return Some(sign * (*head).digit0 as i64);
+            }
+            None
+        }
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        #[repr(C)]
+        struct LongHead {
+            ob_base: PyVarObject,
+            digits: [u32; 2],
+        }
+        // SAFETY: every int starts with this header; `|ob_size|` digits follow it, and we
+        // read only those.
+        unsafe {
+            let head = obj as *const LongHead;
+            let digits = std::ptr::addr_of!((*head).digits) as *const u32;
+            let size = (*head).ob_base.ob_size;
+            let magnitude = match size.unsigned_abs() {
+                0 => return Some(0),
+                1 => *digits as i64,
+                2 => *digits as i64 | ((*digits.add(1) as i64) << 30),
+                _ => return None,
+            };
+            Some(if size < 0 { -magnitude } else { magnitude })
+        }
+    }
+}

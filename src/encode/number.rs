@@ -78,18 +78,31 @@ unsafe fn write_decimal(dst: *mut u8, mut value: u64) -> usize {
 /// Write a finite `value` exactly as `float.__repr__` does.
 ///
 /// `zmij` finds the same shortest round-trip digits as Python (both pick the closest of the
-/// shortest candidates) and lays them out almost as Python does; two differences remain:
-/// Python switches to exponent notation when the decimal exponent is below -4 where `zmij`
-/// still writes `0.0000…`, and Python pads negative exponents to two digits (`1e-07`).
+/// shortest candidates) and lays them out as Python does for every value from 1e-4 up;
+/// below that Python always writes an exponent of at least two digits (`1e-05`, `1e-07`)
+/// where `zmij` writes `0.00001` or `1e-7`, so those few values are rewritten.
+///
+/// The decision is made on the value, not by reading the text back: reading `zmij`'s
+/// freshly stored bytes with wider loads stalls store-to-load forwarding.
 #[inline]
 pub fn write_f64(buf: &mut Buffer, value: f64) {
     let mut text = zmij::Buffer::new();
     let formatted = text.format_finite(value).as_bytes();
+    if value.abs() >= 1e-4 || value == 0.0 {
+        buf.extend_bytewise(formatted);
+    } else {
+        write_below_1e4(buf, formatted);
+    }
+}
+
+/// Rewrite `zmij`'s text of a value below 1e-4 in Python's layout.
+#[cold]
+fn write_below_1e4(buf: &mut Buffer, formatted: &[u8]) {
     let (sign, body) = match formatted.split_first() {
         Some((b'-', body)) => (&b"-"[..], body),
         _ => (&b""[..], formatted),
     };
-    if body.starts_with(b"0.0000") {
+    if body.starts_with(b"0.") {
         write_small_as_exponent(buf, sign, body);
     } else if let Some(at) = find_short_negative_exponent(body) {
         buf.extend(sign);

@@ -88,12 +88,15 @@ pub struct Encoder<'a, K: Kernel, M: StrMode> {
     /// Python 3.12+ walks exact dicts live with `PyDict_Next`; older C encoders walk a
     /// snapshot of the items.
     live_dict_walk: bool,
+    /// See `Globals::int_digits_30`.
+    int_digits_30: bool,
     _kernel: PhantomData<(K, M)>,
 }
 
 impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     pub fn new(buf: &'a mut Buffer, options: &'a Options) -> Self {
-        let python = globals::get().python;
+        let globals = globals::get();
+        let python = globals.python;
         Encoder {
             buf,
             options,
@@ -102,6 +105,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             level: 0,
             python_encoder: options.indent.is_some(),
             live_dict_walk: python >= (3, 12),
+            int_digits_30: globals.int_digits_30,
             _kernel: PhantomData,
         }
     }
@@ -195,6 +199,13 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
     #[inline(always)]
     unsafe fn int(&mut self, obj: *mut PyObject) -> Result {
+        if self.int_digits_30 {
+            // SAFETY: `obj` is an int and digits are 30-bit.
+            if let Some(value) = unsafe { pyffi::small_int(obj) } {
+                number::write_i64(self.buf, value);
+                return Ok(());
+            }
+        }
         let mut overflow = 0;
         // SAFETY: `obj` is an int (or subclass): its value is read without calling Python.
         let value = unsafe { PyLong_AsLongLongAndOverflow(obj, &mut overflow) };

@@ -90,6 +90,22 @@ impl Buffer {
         }
     }
 
+    /// Append up to `SMALL` bytes one at a time: for text another routine has just stored
+    /// (a float's digits), where wider loads would stall on store-to-load forwarding.
+    #[inline(always)]
+    pub fn extend_bytewise(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.len() <= SMALL);
+        // SAFETY: writes `bytes.len()` <= SMALL bytes into the SMALL reserved.
+        unsafe {
+            self.write_with(SMALL, |dst| {
+                for (i, &b) in bytes.iter().enumerate().take(SMALL) {
+                    dst.add(i).write(b);
+                }
+                bytes.len().min(SMALL)
+            })
+        }
+    }
+
     /// Let `write` fill up to `max` bytes at the end, and keep the count it returns.
     ///
     /// # Safety
