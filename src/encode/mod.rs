@@ -1,6 +1,7 @@
 //! `dumps` and `dumps_bytes`: raw vectorcall entry points, the choice of string mode and
 //! kernel, and the one copy of the finished buffer into its `str` or `bytes`.
 
+mod buffer;
 mod number;
 mod options;
 mod serializer;
@@ -16,7 +17,8 @@ use rjson_simd::{dispatch, Kernel, WithKernel};
 use crate::globals;
 use options::{Defaults, Options, Parsed};
 use serializer::{Encoder, Error};
-use writer::{AsciiMode, Buffer, StrMode, TextMode, Utf8Mode};
+use buffer::{Buffer, Output};
+use writer::{AsciiMode, StrMode, TextMode, Utf8Mode};
 
 /// What the caller gets back.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,74 +60,44 @@ fn encode_with<M: StrMode>(obj: *mut PyObject, options: &Options, buf: &mut Buff
 /// # Safety
 /// GIL held; `obj` live.
 unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut PyObject {
-    let mut buf = Buffer::take();
+    let output = match target {
+        Target::Bytes => Output::Bytes,
+        Target::Str if options.ensure_ascii && options.layout_is_ascii => Output::AsciiStr,
+        Target::Str => Output::Text,
+    };
+    let mut buf = Buffer::new(output);
+    buf.non_ascii = !options.layout_is_ascii;
     let result = match (target, options.ensure_ascii) {
         (_, true) => encode_with::<AsciiMode>(obj, options, &mut buf),
         (Target::Str, false) => encode_with::<TextMode>(obj, options, &mut buf),
         (Target::Bytes, false) => encode_with::<Utf8Mode>(obj, options, &mut buf),
     };
-    buf.non_ascii |= !options.layout_is_ascii;
-    // SAFETY: building objects from our own buffer, GIL held.
-    let out = unsafe {
-        match result {
-            Ok(()) => match target {
-                Target::Str => new_str(&buf),
-                Target::Bytes => bytes_from(buf.as_slice()),
-            },
-            Err(Error::Python) => std::ptr::null_mut(),
-            Err(Error::Surrogate) => {
-                buf.clear();
-                encode_error_as_str_encode(obj, options, &mut buf)
-            }
+    match result {
+        Ok(()) => buf.finish(),
+        Err(Error::Python) => std::ptr::null_mut(),
+        Err(Error::Surrogate) => {
+            drop(buf);
+            // SAFETY: forwarded.
+            unsafe { raise_str_encode_error(obj, options) }
         }
-    };
-    buf.give_back();
-    out
+    }
 }
 
 /// `dumps_bytes` met a lone surrogate. Raise exactly what `dumps(...).encode("utf-8")`
 /// raises (its `UnicodeEncodeError` names the position in the whole text) by writing the
 /// text with the surrogate kept and encoding it.
 #[cold]
-unsafe fn encode_error_as_str_encode(obj: *mut PyObject, options: &Options, buf: &mut Buffer) -> *mut PyObject {
-    if encode_with::<TextMode>(obj, options, buf).is_err() {
+unsafe fn raise_str_encode_error(obj: *mut PyObject, options: &Options) -> *mut PyObject {
+    let mut buf = Buffer::new(Output::Text);
+    buf.non_ascii = true;
+    if encode_with::<TextMode>(obj, options, &mut buf).is_err() {
         return std::ptr::null_mut();
     }
-    buf.non_ascii = true;
-    // SAFETY: a str we own, GIL held.
-    unsafe {
-        let Some(text) = crate::pyffi::Owned::new(new_str(buf)) else {
-            return std::ptr::null_mut();
-        };
-        PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr())
-    }
-}
-
-/// The `str` of the buffer: copied into a compact ASCII `str` when it is ASCII, else
-/// decoded (its lone surrogates were written "surrogatepass"-style).
-unsafe fn new_str(buf: &Buffer) -> *mut PyObject {
-    let bytes = buf.as_slice();
-    // SAFETY: `PyUnicode_New(n, 127)` gives room for `n` ASCII bytes, all of which we write.
-    unsafe {
-        if !buf.non_ascii {
-            let text = PyUnicode_New(bytes.len() as Py_ssize_t, 127);
-            if !text.is_null() {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), PyUnicode_DATA(text) as *mut u8, bytes.len());
-            }
-            text
-        } else {
-            PyUnicode_DecodeUTF8(
-                bytes.as_ptr() as *const _,
-                bytes.len() as Py_ssize_t,
-                c"surrogatepass".as_ptr(),
-            )
-        }
-    }
-}
-
-unsafe fn bytes_from(bytes: &[u8]) -> *mut PyObject {
-    // SAFETY: copying `bytes.len()` initialised bytes.
-    unsafe { PyBytes_FromStringAndSize(bytes.as_ptr() as *const _, bytes.len() as Py_ssize_t) }
+    let Some(text) = crate::pyffi::Owned::new(buf.finish()) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: encoding a str we own, GIL held.
+    unsafe { PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr()) }
 }
 
 /// Hand a call to `json.dumps` unchanged: it then behaves (and fails) exactly as `json`.

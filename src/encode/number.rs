@@ -1,6 +1,6 @@
 //! Numbers as `int.__repr__` and `float.__repr__` write them.
 
-use super::writer::Buffer;
+use super::buffer::Buffer;
 
 /// Longest `float.__repr__`: `-2.2250738585072014e-308` is 24 bytes.
 const FLOAT_MAX_LEN: usize = 32;

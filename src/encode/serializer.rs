@@ -16,7 +16,8 @@ use rjson_simd::{Kernel, Surrogate};
 
 use super::number;
 use super::options::Options;
-use super::writer::{Buffer, StrMode};
+use super::buffer::Buffer;
+use super::writer::StrMode;
 use crate::globals;
 use crate::pyffi::{self, str_data, Owned};
 use crate::stack;
