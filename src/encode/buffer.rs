@@ -206,6 +206,16 @@ impl Buffer {
         }
     }
 
+    /// Append the first `len` (<= 8) bytes of `word` with one eight-byte store.
+    #[inline(always)]
+    pub fn extend_word(&mut self, word: &[u8; 8], len: usize) {
+        debug_assert!(len <= 8);
+        self.reserve(8);
+        // SAFETY: eight bytes reserved; the bytes past `len` are scratch, overwritten next.
+        unsafe { (self.ptr.add(self.len) as *mut [u8; 8]).write_unaligned(*word) };
+        self.len += len.min(8);
+    }
+
     /// Append up to `SMALL` bytes one at a time: for text another routine has just stored
     /// (a float's digits), where wider loads would stall on store-to-load forwarding.
     #[inline(always)]

@@ -40,15 +40,25 @@ pub fn write_i64(buf: &mut Buffer, value: i64) {
     }
 }
 
+/// Number of decimal digits of `value`, from its bit length (no loop).
 #[inline(always)]
 fn decimal_len(value: u64) -> usize {
-    let mut len = 1;
-    let mut bound = 10u64;
-    while len < 20 && value >= bound {
-        len += 1;
-        bound = bound.wrapping_mul(10);
-    }
-    len
+    static POWERS: [u64; 20] = {
+        let mut table = [0u64; 20];
+        let mut i = 1;
+        table[0] = 1;
+        while i < 20 {
+            table[i] = table[i - 1] * 10;
+            i += 1;
+        }
+        table
+    };
+    // log10(2) ~ 1233 / 4096: a guess that is exact or one short. (`| 1` makes 0 one
+    // digit long and changes no other count: every 10^k - 1 is odd.)
+    let value = value | 1;
+    let bits = 64 - value.leading_zeros() as usize;
+    let guess = (bits * 1233) >> 12;
+    guess + (value >= POWERS[guess]) as usize
 }
 
 /// # Safety

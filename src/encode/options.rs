@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use pyo3_ffi::*;
 
+use super::buffer::Buffer;
 use crate::globals;
 
 /// Indent strings longer than this are handed to the standard library (it builds them).
@@ -22,12 +23,37 @@ pub struct Options {
     pub sort_keys: bool,
     /// The indent unit as UTF-8; `None` for single-line output.
     pub indent: Option<Cow<'static, [u8]>>,
-    pub item_separator: Cow<'static, [u8]>,
-    pub key_separator: Cow<'static, [u8]>,
+    pub item_separator: Piece,
+    pub key_separator: Piece,
     /// Borrowed from the call's arguments; null when not given.
     pub default: *mut PyObject,
     /// Whether separators and indent are ASCII (otherwise a `str` result needs decoding).
     pub layout_is_ascii: bool,
+}
+
+/// A separator: short ones (all real ones) are also kept as one padded eight-byte word,
+/// so that writing one is a single store.
+pub struct Piece {
+    pub text: Cow<'static, [u8]>,
+    word: [u8; 8],
+}
+
+impl Piece {
+    fn new(text: Cow<'static, [u8]>) -> Piece {
+        let mut word = [0u8; 8];
+        let n = text.len().min(8);
+        word[..n].copy_from_slice(&text[..n]);
+        Piece { text, word }
+    }
+
+    #[inline(always)]
+    pub fn write(&self, buf: &mut Buffer) {
+        if self.text.len() <= 8 {
+            buf.extend_word(&self.word, self.text.len());
+        } else {
+            buf.extend(&self.text);
+        }
+    }
 }
 
 pub enum Parsed {
@@ -70,8 +96,8 @@ pub unsafe fn parse(
         allow_nan: true,
         sort_keys: false,
         indent: None,
-        item_separator: Cow::Borrowed(b", "),
-        key_separator: Cow::Borrowed(b": "),
+        item_separator: Piece::new(Cow::Borrowed(b", ")),
+        key_separator: Piece::new(Cow::Borrowed(b": ")),
         default: std::ptr::null_mut(),
         layout_is_ascii: true,
     };
@@ -279,17 +305,17 @@ unsafe fn utf8_of(text: *mut PyObject) -> Option<Cow<'static, [u8]>> {
 fn finish_layout(options: &mut Options, separators: Separators) -> bool {
     match separators {
         Separators::Given(item, key) => {
-            options.item_separator = item;
-            options.key_separator = key;
+            options.item_separator = Piece::new(item);
+            options.key_separator = Piece::new(key);
         }
         Separators::Absent | Separators::JsonDefault => {
             if options.indent.is_some() {
-                options.item_separator = Cow::Borrowed(b",");
+                options.item_separator = Piece::new(Cow::Borrowed(b","));
             }
         }
     }
-    options.layout_is_ascii = options.item_separator.is_ascii()
-        && options.key_separator.is_ascii()
+    options.layout_is_ascii = options.item_separator.text.is_ascii()
+        && options.key_separator.text.is_ascii()
         && options.indent.as_deref().is_none_or(|i| i.is_ascii());
     true
 }

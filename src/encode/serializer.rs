@@ -311,7 +311,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
     #[inline(always)]
     fn item_separator(&mut self) {
-        self.buf.extend(&self.options.item_separator);
+        self.options.item_separator.write(self.buf);
         self.newline_indent();
     }
 
@@ -547,7 +547,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
                     self.buf.push(b'"');
                 }
             }
-            self.buf.extend(&self.options.key_separator);
+            self.options.key_separator.write(self.buf);
             self.element(value)
         }
     }
@@ -649,14 +649,8 @@ impl Entries {
         // holds the pairs); `Iter` holds its iterator, and the entry holds the pair.
         unsafe {
             match self {
-                Entries::Live { dict, pos } => {
-                    let mut key = std::ptr::null_mut();
-                    let mut value = std::ptr::null_mut();
-                    if PyDict_Next(*dict, pos, &mut key, &mut value) == 0 {
-                        return Ok(None);
-                    }
-                    Ok(Some(Entry { key, value, _pair: None }))
-                }
+                Entries::Live { dict, pos } => Ok(pyffi::dict_next(*dict, pos)
+                    .map(|(key, value)| Entry { key, value, _pair: None })),
                 Entries::Items { items, next } => {
                     if *next >= PyList_GET_SIZE(items.ptr()) {
                         return Ok(None);
