@@ -375,3 +375,22 @@ mod dict_layout {
         }
     }
 }
+
+/// How many Python frames are on this thread's stack (walks them: call it rarely).
+pub fn python_depth() -> usize {
+    // SAFETY: GIL held; `PyEval_GetFrame` is borrowed, each `PyFrame_GetBack` result is a
+    // new reference that `Owned` releases after we step past it.
+    unsafe {
+        let mut frame = PyEval_GetFrame();
+        let mut held: Option<Owned> = None;
+        let mut depth = 0;
+        while !frame.is_null() {
+            depth += 1;
+            let back = PyFrame_GetBack(frame);
+            held = Owned::new(back as *mut PyObject);
+            frame = back;
+        }
+        drop(held);
+        depth
+    }
+}

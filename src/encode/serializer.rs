@@ -1,9 +1,8 @@
 //! The walk over Python objects: `json`'s C encoder, value for value, generic over the
 //! kernel backend `K` and the string mode `M`.
 //!
-//! Behaviour follows the standard library's encoder of the running Python: the C encoder
-//! for single-line output and the pure-Python one for `indent` (which `json` uses there up
-//! to 3.13), down to the order of checks, where errors are raised, and how containers that
+//! Behaviour follows the standard library's encoder of the running Python: the C encoder,
+//! or the pure-Python one that `json` uses for `indent` before 3.13, down to the order of checks, where errors are raised, and how containers that
 //! a `default=` callback mutates are walked. References: `Modules/_json.c` and
 //! `Lib/json/encoder.py` of CPython 3.9–3.13.
 
@@ -39,6 +38,41 @@ impl From<Surrogate> for Error {
 type Result<T = ()> = std::result::Result<T, Error>;
 
 const RECURSION_SUFFIX: &CStr = c" while encoding a JSON object";
+
+/// The depth at which the frames `json` itself would add are accounted for.
+const EXTRA_FRAMES_AT: usize = 8;
+
+/// Where `json.dumps`, as called from Python, raises `RecursionError`.
+enum LimitModel {
+    /// `Py_EnterRecursiveCall` per container, plus `extra` for the frames and calls of
+    /// `json` itself. Up to 3.11 that counter also counts Python frames, so it models the
+    /// pure-Python (`indent`) encoder too.
+    CCounter { extra: usize },
+    /// From 3.12 the `indent` encoder recurses in Python generators, one frame per level,
+    /// against `sys.getrecursionlimit()` and not the C counter; `budget` is the number of
+    /// levels left once the current Python depth and `extra` are taken off.
+    PythonFrames { extra: usize, budget: usize },
+}
+
+impl LimitModel {
+    /// Measured against `json.dumps` of nested lists on each version (tests check it).
+    fn for_version(python: (u8, u8), python_encoder: bool) -> LimitModel {
+        match (python, python_encoder) {
+            ((3, 12), true) => LimitModel::PythonFrames { extra: 3, budget: usize::MAX },
+            ((3, 12), false) => LimitModel::CCounter { extra: 1 },
+            ((3, 11), false) => LimitModel::CCounter { extra: 4 },
+            (v, _) if v >= (3, 13) => LimitModel::CCounter { extra: 0 },
+            _ => LimitModel::CCounter { extra: 3 },
+        }
+    }
+}
+
+#[cold]
+fn recursion_error(message: &CStr) -> Error {
+    // SAFETY: raising with the GIL held.
+    unsafe { PyErr_SetString(PyExc_RecursionError, message.as_ptr()) };
+    Error::Python
+}
 
 /// The containers on the current path, for `check_circular`: `json` keeps their ids in a
 /// dict; we keep the first few in a vector (a path is short in real data) and the rest in a
@@ -82,13 +116,15 @@ pub struct Encoder<'a, K: Kernel, M: StrMode> {
     markers: Markers,
     /// Native stack address below which we raise `RecursionError`.
     stack_floor: usize,
-    /// Containers open now, and the greatest number open so far, for which
-    /// `Py_EnterRecursiveCall` has been called (see `nested`).
+    /// Containers open now, and the greatest number open so far in this call.
     depth: usize,
-    entered: usize,
+    reached: usize,
+    /// `Py_EnterRecursiveCall`s made, balanced in `Drop`.
+    enter_calls: usize,
+    limit: LimitModel,
     /// Current indent level.
     level: usize,
-    /// `json.dumps` with `indent` runs the pure-Python encoder (up to 3.13).
+    /// `json.dumps` with `indent` runs the pure-Python encoder before 3.13.
     python_encoder: bool,
     /// Python 3.12+ walks exact dicts live with `PyDict_Next`; older C encoders walk a
     /// snapshot of the items.
@@ -102,15 +138,18 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     pub fn new(buf: &'a mut Buffer, options: &'a Options) -> Self {
         let globals = globals::get();
         let python = globals.python;
+        let python_encoder = options.indent.is_some() && python < (3, 13);
         Encoder {
             buf,
             options,
             markers: Markers::default(),
             stack_floor: stack::floor(),
             depth: 0,
-            entered: 0,
+            reached: 0,
+            enter_calls: 0,
+            limit: LimitModel::for_version(python, python_encoder),
             level: 0,
-            python_encoder: options.indent.is_some(),
+            python_encoder,
             live_dict_walk: python >= (3, 12),
             int_digits_30: globals.int_digits_30,
             _kernel: PhantomData,
@@ -173,36 +212,58 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
         }
     }
 
-    /// Run `body` one nesting level deeper, counted against Python's recursion limit as
-    /// `json` counts it, and guarded on the native stack, which holds at any limit.
-    ///
-    /// `json` calls `Py_EnterRecursiveCall` on entering every container and
-    /// `Py_LeaveRecursiveCall` on leaving it. We enter only when reaching a depth not
-    /// reached before in this call and leave all at the end (`Drop`): the limit is then hit
-    /// at exactly the same container, since it is always first hit at a new greatest depth,
-    /// and two C API calls per container are saved.
+    /// Run `body` one nesting level deeper, with `json`'s recursion limit and our own guard
+    /// on the native stack, which holds at any limit.
     #[inline(always)]
     unsafe fn nested(&mut self, body: impl FnOnce(&mut Self) -> Result) -> Result {
-        if self.depth == self.entered {
-            // SAFETY: C API calls with the GIL held; `Drop` balances every Enter.
-            unsafe {
-                if stack::here() < self.stack_floor {
-                    PyErr_SetString(
-                        PyExc_RecursionError,
-                        c"maximum recursion depth exceeded while encoding a JSON object".as_ptr(),
-                    );
-                    return Err(Error::Python);
-                }
-                if Py_EnterRecursiveCall(RECURSION_SUFFIX.as_ptr()) != 0 {
-                    return Err(Error::Python);
-                }
-            }
-            self.entered += 1;
+        if self.depth == self.reached {
+            // SAFETY: forwarded (GIL held).
+            unsafe { self.reach_new_depth()? };
         }
         self.depth += 1;
         let result = body(self);
         self.depth -= 1;
         result
+    }
+
+    /// Account for a container at a depth not reached before in this call.
+    ///
+    /// `json`'s C encoder calls `Py_EnterRecursiveCall` on entering every container and
+    /// `Py_LeaveRecursiveCall` on leaving it. We enter only at each new greatest depth and
+    /// leave all at the end (`Drop`): the limit is first hit at a new greatest depth, so at
+    /// the same container, and two C API calls per container are saved. `json` itself adds
+    /// a few Python frames and calls (`dumps`, `encode`, `iterencode`) that a direct call of
+    /// ours does not; `LimitModel::extra` counts them, entered once the data is a few levels
+    /// deep so that shallow data never pays for it.
+    #[cold]
+    unsafe fn reach_new_depth(&mut self) -> Result {
+        if stack::here() < self.stack_floor {
+            return Err(recursion_error(c"maximum recursion depth exceeded while encoding a JSON object"));
+        }
+        match &mut self.limit {
+            LimitModel::CCounter { extra } => {
+                let calls = if self.reached == EXTRA_FRAMES_AT { 1 + *extra } else { 1 };
+                for _ in 0..calls {
+                    // SAFETY: GIL held; each successful Enter is balanced in `Drop`.
+                    if unsafe { Py_EnterRecursiveCall(RECURSION_SUFFIX.as_ptr()) } != 0 {
+                        return Err(Error::Python);
+                    }
+                    self.enter_calls += 1;
+                }
+            }
+            LimitModel::PythonFrames { extra, budget } => {
+                if self.reached == EXTRA_FRAMES_AT {
+                    // SAFETY: GIL held.
+                    let limit = unsafe { Py_GetRecursionLimit() } as usize;
+                    *budget = limit.saturating_sub(pyffi::python_depth() + *extra);
+                }
+                if self.reached >= *budget {
+                    return Err(recursion_error(c"maximum recursion depth exceeded"));
+                }
+            }
+        }
+        self.reached += 1;
+        Ok(())
     }
 
     #[inline(always)]
@@ -597,7 +658,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
 impl<K: Kernel, M: StrMode> Drop for Encoder<'_, K, M> {
     fn drop(&mut self) {
-        for _ in 0..self.entered {
+        for _ in 0..self.enter_calls {
             // SAFETY: balances one `Py_EnterRecursiveCall` made by `nested`, GIL held.
             unsafe { Py_LeaveRecursiveCall() };
         }
