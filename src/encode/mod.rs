@@ -15,7 +15,7 @@ use pyo3_ffi::*;
 use rjson_simd::{dispatch, Kernel, WithKernel};
 
 use crate::globals;
-use options::{Defaults, Options, Parsed};
+use options::{Defaults, Options};
 use serializer::{Encoder, Error};
 use buffer::{Buffer, Output};
 use writer::{AsciiMode, StrMode, TextMode, Utf8Mode};
@@ -162,6 +162,30 @@ fn guarded(body: impl FnOnce() -> *mut PyObject) -> *mut PyObject {
     }
 }
 
+/// The options of a call with exactly one positional argument; `None` when the call is to
+/// be delegated to the standard library.
+///
+/// # Safety
+/// Valid vectorcall arguments.
+#[inline(always)]
+unsafe fn read_call(
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+    defaults: Defaults,
+) -> Option<Options> {
+    if nargs != 1 {
+        return None;
+    }
+    let mut options = Options::defaults(defaults);
+    // SAFETY: forwarded; `kwnames` is null or a tuple.
+    let keywords = !kwnames.is_null() && unsafe { PyTuple_GET_SIZE(kwnames) } > 0;
+    if keywords && !unsafe { options::parse_keywords(args, nargs, kwnames, defaults, &mut options) } {
+        return None;
+    }
+    Some(options)
+}
+
 unsafe extern "C" fn dumps(
     _module: *mut PyObject,
     args: *const *mut PyObject,
@@ -170,9 +194,9 @@ unsafe extern "C" fn dumps(
 ) -> *mut PyObject {
     // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
     guarded(|| unsafe {
-        match options::parse(args, nargs, kwnames, Defaults::Json) {
-            Parsed::Encode(obj, options) => encode(obj, &options, Target::Str),
-            Parsed::Delegate => delegate_dumps(args, nargs, kwnames),
+        match read_call(args, nargs, kwnames, Defaults::Json) {
+            Some(options) => encode(*args, &options, Target::Str),
+            None => delegate_dumps(args, nargs, kwnames),
         }
     })
 }
@@ -185,9 +209,9 @@ unsafe extern "C" fn dumps_bytes(
 ) -> *mut PyObject {
     // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
     guarded(|| unsafe {
-        match options::parse(args, nargs, kwnames, Defaults::Wire) {
-            Parsed::Encode(obj, options) => encode(obj, &options, Target::Bytes),
-            Parsed::Delegate => delegate_dumps_bytes(args, nargs, kwnames),
+        match read_call(args, nargs, kwnames, Defaults::Wire) {
+            Some(options) => encode(*args, &options, Target::Bytes),
+            None => delegate_dumps_bytes(args, nargs, kwnames),
         }
     })
 }

@@ -2,8 +2,8 @@
 //!
 //! Anything this module does not take as given (an unknown keyword, a custom `cls`, an
 //! `indent` that is neither int nor str, odd `separators`, a flag whose truth cannot be
-//! told, a wrong argument count) is answered with [`Parsed::Delegate`]: the call is
-//! handed to `json.dumps` itself, which then gives exactly its own result or error.
+//! told, a wrong argument count) makes `parse_keywords` answer false: the call is then
+//! handed to `json.dumps` itself, which gives exactly its own result or error.
 
 use std::borrow::Cow;
 
@@ -31,35 +31,49 @@ pub struct Options {
     pub layout_is_ascii: bool,
 }
 
-/// A separator: short ones (all real ones) are also kept as one padded eight-byte word,
-/// so that writing one is a single store.
+/// A separator: short ones (all real ones) are kept as one padded eight-byte word, so
+/// that writing one is a single store; longer ones are kept whole.
 pub struct Piece {
-    pub text: Cow<'static, [u8]>,
     word: [u8; 8],
+    len: usize,
+    long: Option<Box<[u8]>>,
 }
 
 impl Piece {
-    fn new(text: Cow<'static, [u8]>) -> Piece {
+    const fn short(text: &[u8]) -> Piece {
         let mut word = [0u8; 8];
-        let n = text.len().min(8);
-        word[..n].copy_from_slice(&text[..n]);
-        Piece { text, word }
+        let mut i = 0;
+        while i < text.len() {
+            word[i] = text[i];
+            i += 1;
+        }
+        Piece { word, len: text.len(), long: None }
+    }
+
+    fn new(text: &[u8]) -> Piece {
+        if text.len() <= 8 {
+            Piece::short(text)
+        } else {
+            Piece { word: [0; 8], len: text.len(), long: Some(text.into()) }
+        }
+    }
+
+    pub fn is_ascii(&self) -> bool {
+        match &self.long {
+            Some(text) => text.is_ascii(),
+            None => self.word[..self.len].is_ascii(),
+        }
     }
 
     #[inline(always)]
     pub fn write(&self, buf: &mut Buffer) {
-        if self.text.len() <= 8 {
-            buf.extend_word(&self.word, self.text.len());
-        } else {
-            buf.extend(&self.text);
+        match &self.long {
+            None => buf.extend_word(&self.word, self.len),
+            Some(text) => buf.extend(text),
         }
     }
 }
 
-pub enum Parsed {
-    Encode(*mut PyObject, Options),
-    Delegate,
-}
 
 /// Defaults of a call: `json.dumps`'s, or `dumps_bytes`'s wire format.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,62 +86,58 @@ pub enum Defaults {
 enum Separators {
     Absent,
     JsonDefault,
-    Given(Cow<'static, [u8]>, Cow<'static, [u8]>),
+    Given(Piece, Piece),
 }
 
-/// Read the arguments of a `METH_FASTCALL | METH_KEYWORDS` call.
+impl Options {
+    /// The options of a call that passes no keywords.
+    pub const fn defaults(defaults: Defaults) -> Options {
+        let wire = matches!(defaults, Defaults::Wire);
+        Options {
+            skipkeys: false,
+            ensure_ascii: !wire,
+            check_circular: true,
+            allow_nan: true,
+            sort_keys: false,
+            indent: None,
+            item_separator: Piece::short(if wire { b"," } else { b", " }),
+            key_separator: Piece::short(if wire { b":" } else { b": " }),
+            default: std::ptr::null_mut(),
+            layout_is_ascii: true,
+        }
+    }
+}
+
+/// Read the keywords of a `METH_FASTCALL | METH_KEYWORDS` call into `options` (which holds
+/// the call's defaults); false when the call must be delegated.
 ///
 /// # Safety
 /// `args` holds `nargs` positional arguments followed by one value per name in `kwnames`
-/// (a tuple of `str`, or null), all live for the duration of the call.
-pub unsafe fn parse(
+/// (a non-empty tuple of `str`), all live for the duration of the call.
+#[inline(never)]
+pub unsafe fn parse_keywords(
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
     kwnames: *mut PyObject,
     defaults: Defaults,
-) -> Parsed {
-    if nargs != 1 {
-        return Parsed::Delegate;
-    }
-    let mut options = Options {
-        skipkeys: false,
-        ensure_ascii: defaults == Defaults::Json,
-        check_circular: true,
-        allow_nan: true,
-        sort_keys: false,
-        indent: None,
-        item_separator: Piece::new(Cow::Borrowed(b", ")),
-        key_separator: Piece::new(Cow::Borrowed(b": ")),
-        default: std::ptr::null_mut(),
-        layout_is_ascii: true,
-    };
-    let mut separators = if defaults == Defaults::Wire {
-        Separators::Given(Cow::Borrowed(b","), Cow::Borrowed(b":"))
-    } else {
-        Separators::Absent
+    options: &mut Options,
+) -> bool {
+    let mut separators = match defaults {
+        Defaults::Wire => Separators::Given(Piece::short(b","), Piece::short(b":")),
+        Defaults::Json => Separators::Absent,
     };
     // SAFETY: per the caller's contract on `args` and `kwnames`.
-    let ok = unsafe {
-        let obj = *args;
-        let count = if kwnames.is_null() { 0 } else { PyTuple_GET_SIZE(kwnames) };
-        let mut ok = true;
-        for i in 0..count {
+    unsafe {
+        for i in 0..PyTuple_GET_SIZE(kwnames) {
             let name = PyTuple_GET_ITEM(kwnames, i);
             let value = *args.add((nargs + i) as usize);
-            ok = apply(&mut options, &mut separators, name, value);
-            if !ok {
-                break;
+            if !apply(options, &mut separators, name, value) {
+                return false;
             }
         }
-        if ok {
-            ok = finish_layout(&mut options, separators);
-        }
-        ok.then_some(obj)
-    };
-    match ok {
-        Some(obj) => Parsed::Encode(obj, options),
-        None => Parsed::Delegate,
     }
+    finish_layout(options, separators);
+    true
 }
 
 /// Apply one keyword; false when the call must be delegated.
@@ -275,7 +285,7 @@ unsafe fn parse_separators(value: *mut PyObject) -> Option<Separators> {
         if PyUnicode_Check(item) == 0 || PyUnicode_Check(key) == 0 {
             return None;
         }
-        Some(Separators::Given(utf8_of(item)?, utf8_of(key)?))
+        Some(Separators::Given(Piece::new(&utf8_of(item)?), Piece::new(&utf8_of(key)?)))
     }
 }
 
@@ -302,20 +312,19 @@ unsafe fn utf8_of(text: *mut PyObject) -> Option<Cow<'static, [u8]>> {
 
 /// Settle the separators as `json.JSONEncoder.__init__` does: given ones win; otherwise an
 /// indent makes the item separator `","`.
-fn finish_layout(options: &mut Options, separators: Separators) -> bool {
+fn finish_layout(options: &mut Options, separators: Separators) {
     match separators {
         Separators::Given(item, key) => {
-            options.item_separator = Piece::new(item);
-            options.key_separator = Piece::new(key);
+            options.item_separator = item;
+            options.key_separator = key;
         }
         Separators::Absent | Separators::JsonDefault => {
             if options.indent.is_some() {
-                options.item_separator = Piece::new(Cow::Borrowed(b","));
+                options.item_separator = Piece::short(b",");
             }
         }
     }
-    options.layout_is_ascii = options.item_separator.text.is_ascii()
-        && options.key_separator.text.is_ascii()
+    options.layout_is_ascii = options.item_separator.is_ascii()
+        && options.key_separator.is_ascii()
         && options.indent.as_deref().is_none_or(|i| i.is_ascii());
-    true
 }

@@ -75,26 +75,37 @@ fn recursion_error(message: &CStr) -> Error {
 }
 
 /// The containers on the current path, for `check_circular`: `json` keeps their ids in a
-/// dict; we keep the first few in a vector (a path is short in real data) and the rest in a
-/// set, so that pathological depth stays linear.
-#[derive(Default)]
+/// dict; we keep the first few inline (a path is short in real data, and this costs no
+/// allocation) and the rest in a set, so that pathological depth stays linear.
 struct Markers {
-    shallow: Vec<usize>,
+    shallow: [usize; SHALLOW_MARKERS],
+    shallow_len: usize,
     deep: HashSet<usize>,
 }
 
 const SHALLOW_MARKERS: usize = 32;
 
 impl Markers {
+    fn new() -> Markers {
+        Markers {
+            shallow: [0; SHALLOW_MARKERS],
+            shallow_len: 0,
+            deep: HashSet::new(),
+        }
+    }
+
     /// Record `obj` on the path; false if it is already there (a cycle).
     #[inline(always)]
     fn enter(&mut self, obj: *mut PyObject) -> bool {
         let id = obj as usize;
-        if self.shallow.contains(&id) || (!self.deep.is_empty() && self.deep.contains(&id)) {
+        if self.shallow[..self.shallow_len].contains(&id)
+            || (!self.deep.is_empty() && self.deep.contains(&id))
+        {
             return false;
         }
-        if self.shallow.len() < SHALLOW_MARKERS {
-            self.shallow.push(id);
+        if self.shallow_len < SHALLOW_MARKERS {
+            self.shallow[self.shallow_len] = id;
+            self.shallow_len += 1;
         } else {
             self.deep.insert(id);
         }
@@ -105,7 +116,7 @@ impl Markers {
     #[inline(always)]
     fn leave(&mut self, obj: *mut PyObject) {
         if self.deep.is_empty() || !self.deep.remove(&(obj as usize)) {
-            self.shallow.pop();
+            self.shallow_len -= 1;
         }
     }
 }
@@ -142,7 +153,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
         Encoder {
             buf,
             options,
-            markers: Markers::default(),
+            markers: Markers::new(),
             stack_floor: stack::floor(),
             depth: 0,
             reached: 0,
