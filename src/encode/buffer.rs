@@ -1,31 +1,26 @@
 //! The output buffer.
 //!
-//! Output is written once. Small results are assembled in a scratch buffer reused across a
-//! thread's calls (cache-hot, no allocation) and copied into their `bytes` or `str` at the
-//! end; a result that outgrows the scratch moves into the final object itself, which then
-//! grows in place (`realloc`, which for large blocks remaps pages instead of copying).
+//! Output is assembled in a scratch buffer that a thread reuses from call to call (no
+//! allocation, cache-hot pages) and copied once, at the end, into an exactly sized `bytes`
+//! or `str`.
+//!
+//! Writing straight into a growing result object was tried and measured slower: its
+//! growth and final shrink make glibc serve every large result with a fresh `mmap`
+//! (page faults on each call), while an exactly sized block of a size seen before comes
+//! from the heap. The final copy runs at memory speed.
 
 use std::cell::Cell;
 
 use pyo3_ffi::*;
 use rjson_simd::SLACK;
 
-/// Results up to this size are assembled in the scratch buffer; larger ones move into
-/// their final object.
-const SCRATCH_CAPACITY: usize = 128 << 10;
+/// A thread keeps a scratch buffer up to this capacity for its next call; a larger one
+/// (a result of many megabytes) is freed after use.
+const KEEP_CAPACITY: usize = 8 << 20;
 const INITIAL_CAPACITY: usize = 4096;
 
 thread_local! {
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    /// Length of this thread's last result that outgrew the scratch: a large result is
-    /// usually followed by one of similar size, and allocating that much up front avoids
-    /// growing (and, for heap blocks, copying) the object several times.
-    static LAST_LARGE_LEN: Cell<usize> = const { Cell::new(0) };
-}
-
-extern "C" {
-    // Exported by every CPython we support, though outside the limited API.
-    fn _PyBytes_Resize(bytes: *mut *mut PyObject, size: Py_ssize_t) -> std::ffi::c_int;
 }
 
 /// The object a call returns.
@@ -38,20 +33,13 @@ pub enum Output {
     Text,
 }
 
-/// Where the bytes live.
-enum Store {
-    Scratch(Vec<u8>),
-    /// A `bytes` (for `Bytes` and `Text` output) or ASCII `str` (for `AsciiStr`) that we
-    /// own, written in place and resized to the final length by `finish`.
-    Object(*mut PyObject),
-}
-
 pub struct Buffer {
-    /// Start of the storage: `len` bytes written, `cap` available.
+    /// The storage: `len` bytes written at `ptr`, `cap` available. `scratch` owns it (its
+    /// own length stays 0; we track ours here so that writes need no bounds bookkeeping).
     ptr: *mut u8,
     len: usize,
     cap: usize,
-    store: Store,
+    scratch: Vec<u8>,
     output: Output,
     /// Whether anything but ASCII was written (then a `Text` result must be decoded).
     pub non_ascii: bool,
@@ -69,7 +57,7 @@ impl Buffer {
             ptr: scratch.as_mut_ptr(),
             len: 0,
             cap: scratch.capacity(),
-            store: Store::Scratch(scratch),
+            scratch,
             output,
             non_ascii: false,
         }
@@ -92,86 +80,27 @@ impl Buffer {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, additional: usize) {
-        let wanted = (self.len + additional).max(self.cap * 2);
-        match &mut self.store {
-            Store::Scratch(scratch) if wanted <= SCRATCH_CAPACITY => {
-                // SAFETY: the vector's first `len` bytes are ours and initialised; it is
-                // left empty again, with `ptr` pointing at its (maybe moved) storage.
-                unsafe {
-                    scratch.set_len(self.len);
-                    scratch.reserve(wanted - self.len);
-                    scratch.set_len(0);
-                }
-                self.ptr = scratch.as_mut_ptr();
-                self.cap = scratch.capacity();
-            }
-            Store::Scratch(_) => {
-                let expected = LAST_LARGE_LEN.with(Cell::get);
-                self.move_to_object(wanted.max(expected + expected / 8));
-            }
-            Store::Object(object) => {
-                let mut object = *object;
-                // SAFETY: we own the only reference to this object, which nobody has seen.
-                unsafe {
-                    if resize(&mut object, self.output, wanted) != 0 {
-                        // The resize freed the object: nothing is left to write into.
-                        self.store = Store::Scratch(Vec::new());
-                        out_of_memory();
-                    }
-                    self.ptr = object_data(object, self.output);
-                }
-                self.store = Store::Object(object);
-                self.cap = wanted;
-            }
-        }
-    }
-
-    /// Leave the scratch buffer for an object of `capacity` bytes holding what is written.
-    fn move_to_object(&mut self, capacity: usize) {
-        // SAFETY: a fresh object of `capacity` bytes, into which we copy our `len` bytes.
+        // SAFETY: the vector's first `len` bytes are ours and initialised; it is left empty
+        // again, with `ptr` pointing at its (maybe moved) storage.
         unsafe {
-            let object = match self.output {
-                Output::AsciiStr => PyUnicode_New(capacity as Py_ssize_t, 127),
-                _ => PyBytes_FromStringAndSize(std::ptr::null(), capacity as Py_ssize_t),
-            };
-            if object.is_null() {
-                out_of_memory();
-            }
-            let data = object_data(object, self.output);
-            std::ptr::copy_nonoverlapping(self.ptr, data, self.len);
-            if let Store::Scratch(scratch) = std::mem::replace(&mut self.store, Store::Object(object)) {
-                give_back(scratch);
-            }
-            self.ptr = data;
-            self.cap = capacity;
+            self.scratch.set_len(self.len);
+            self.scratch.reserve(additional);
+            self.scratch.set_len(0);
         }
+        self.ptr = self.scratch.as_mut_ptr();
+        self.cap = self.scratch.capacity();
     }
 
     /// The result object, or null with an exception set.
-    pub fn finish(mut self) -> *mut PyObject {
+    pub fn finish(self) -> *mut PyObject {
         // A `Text` result with no non-ASCII byte is simply an ASCII `str`.
         let output = if self.output == Output::Text && !self.non_ascii {
             Output::AsciiStr
         } else {
             self.output
         };
-        // SAFETY: objects built from our own initialised bytes; a stored object is ours
-        // alone and is handed to the caller (or freed by a failed resize).
-        unsafe {
-            if let Store::Object(object) = self.store {
-                LAST_LARGE_LEN.with(|last| last.set(self.len));
-                if output == self.output && output != Output::Text {
-                    self.store = Store::Scratch(Vec::new());
-                    let mut object = object;
-                    return if resize(&mut object, output, self.len) == 0 {
-                        object
-                    } else {
-                        std::ptr::null_mut()
-                    };
-                }
-            }
-            new_object(self.as_slice(), output)
-        }
+        // SAFETY: GIL held; the bytes are ours, initialised, and of the kind `output` needs.
+        unsafe { new_object(self.as_slice(), output) }
     }
 
     #[inline(always)]
@@ -279,53 +208,17 @@ impl Buffer {
 }
 
 impl Drop for Buffer {
-    /// The scratch goes back to the thread; an object never handed out is freed.
+    /// The storage goes back to the thread for its next call.
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.store, Store::Scratch(Vec::new())) {
-            Store::Scratch(scratch) => give_back(scratch),
-            // SAFETY: we own the only reference.
-            Store::Object(object) => unsafe { Py_DECREF(object) },
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if scratch.capacity() > KEEP_CAPACITY {
+            return;
         }
-    }
-}
-
-/// Keep `scratch` for the thread's next call, unless a larger one is already kept.
-fn give_back(mut scratch: Vec<u8>) {
-    if scratch.capacity() == 0 || scratch.capacity() > SCRATCH_CAPACITY {
-        return;
-    }
-    scratch.clear();
-    SCRATCH.with(|kept| {
-        let previous = kept.take();
-        kept.set(if previous.capacity() >= scratch.capacity() { previous } else { scratch });
-    });
-}
-
-/// Resize an output object we own to `len` bytes; non-zero (object freed) on failure.
-///
-/// # Safety
-/// `*object` is a fresh `bytes` (or, for `AsciiStr`, compact ASCII `str`) with one reference.
-unsafe fn resize(object: &mut *mut PyObject, output: Output, len: usize) -> std::ffi::c_int {
-    // SAFETY: per the caller; both functions may move the object and update the pointer.
-    unsafe {
-        match output {
-            Output::AsciiStr => PyUnicode_Resize(object, len as Py_ssize_t),
-            _ => _PyBytes_Resize(object, len as Py_ssize_t),
-        }
-    }
-}
-
-/// Where an output object's bytes start.
-///
-/// # Safety
-/// `object` is a `bytes`, or (for `AsciiStr`) a compact ASCII `str`.
-unsafe fn object_data(object: *mut PyObject, output: Output) -> *mut u8 {
-    // SAFETY: per the caller.
-    unsafe {
-        match output {
-            Output::AsciiStr => PyUnicode_DATA(object) as *mut u8,
-            _ => PyBytes_AsString(object) as *mut u8,
-        }
+        scratch.clear();
+        SCRATCH.with(|kept| {
+            let previous = kept.take();
+            kept.set(if previous.capacity() >= scratch.capacity() { previous } else { scratch });
+        });
     }
 }
 
@@ -353,13 +246,6 @@ unsafe fn new_object(bytes: &[u8], output: Output) -> *mut PyObject {
             }
         }
     }
-}
-
-/// Growing the output failed. The writer has nowhere left to write and its callers cannot
-/// be unwound cheaply mid-value, so this is treated as the allocation failure it is.
-#[cold]
-fn out_of_memory() -> ! {
-    std::alloc::handle_alloc_error(std::alloc::Layout::new::<u8>())
 }
 
 /// Longest run `extend` copies inline.
