@@ -9,7 +9,7 @@ directly. The error and helper classes are the standard library's own, so
 import json as _json
 from json import JSONDecodeError, JSONDecoder, JSONEncoder
 
-from ._rjson import __version__, dumps, dumps_bytes, simd_backend, simd_backends
+from ._rjson import __version__, _dump_text, dumps, dumps_bytes, simd_backend, simd_backends
 
 __all__ = [
     "dump",
@@ -30,9 +30,13 @@ def dump(obj, fp, **kw):
     """Serialize ``obj`` as JSON to ``fp.write``, exactly as ``json.dump`` does.
 
     The text is built whole and written with one ``fp.write`` call (``json.dump`` writes it
-    in chunks), so on an error nothing has been written.
+    in chunks), so on an error nothing has been written. A custom ``cls`` or an unusual
+    argument is handed to ``json.dump`` itself.
     """
-    fp.write(dumps(obj, **kw))
+    text = _dump_text(obj, **kw)
+    if text is NotImplemented:
+        return _json.dump(obj, fp, **kw)
+    fp.write(text)
 
 
 # The parser is not written yet: until it is, decoding is the standard library's.

@@ -60,6 +60,18 @@ fn encode_with<M: StrMode>(obj: *mut PyObject, options: &Options, buf: &mut Buff
 /// # Safety
 /// GIL held; `obj` live.
 unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut PyObject {
+    // A `default=` callback that calls us again recurses through here, not through a
+    // container: guard the native stack here too.
+    if crate::stack::here() < crate::stack::floor() {
+        // SAFETY: raising with the GIL held.
+        unsafe {
+            PyErr_SetString(
+                PyExc_RecursionError,
+                c"maximum recursion depth exceeded while encoding a JSON object".as_ptr(),
+            );
+        }
+        return std::ptr::null_mut();
+    }
     let output = match target {
         Target::Bytes => Output::Bytes,
         Target::Str if options.ensure_ascii && options.layout_is_ascii => Output::AsciiStr,
@@ -216,6 +228,31 @@ unsafe extern "C" fn dumps_bytes(
     })
 }
 
+/// The text `json.dump` writes, for `rjson.dump`: as `dumps`, but following `json`'s
+/// pure-Python encoder, which `json.dump` always runs. Returns `NotImplemented` for a call
+/// to hand to `json.dump` itself.
+unsafe extern "C" fn dump_text(
+    _module: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
+    guarded(|| unsafe {
+        match read_call(args, nargs, kwnames, Defaults::Json) {
+            Some(mut options) => {
+                options.python_encoder = true;
+                encode(*args, &options, Target::Str)
+            }
+            None => {
+                let not_implemented = Py_NotImplemented();
+                Py_INCREF(not_implemented);
+                not_implemented
+            }
+        }
+    })
+}
+
 const DUMPS_DOC: &std::ffi::CStr = c"dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, allow_nan=True, cls=None, indent=None, separators=None, default=None, sort_keys=False, **kw)
 --
 
@@ -230,7 +267,7 @@ A lone surrogate raises UnicodeEncodeError, as str.encode would.";
 
 /// The raw entry points, registered with `PyModule_AddFunctions` (which keeps a pointer
 /// to the table, hence `static`).
-static mut METHODS: [PyMethodDef; 3] = [
+static mut METHODS: [PyMethodDef; 4] = [
     PyMethodDef {
         ml_name: c"dumps".as_ptr(),
         ml_meth: PyMethodDefPointer {
@@ -246,6 +283,14 @@ static mut METHODS: [PyMethodDef; 3] = [
         },
         ml_flags: METH_FASTCALL | METH_KEYWORDS,
         ml_doc: DUMPS_BYTES_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_dump_text".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: dump_text,
+        },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: c"The text json.dump writes (or NotImplemented: then call json.dump).".as_ptr(),
     },
     PyMethodDef::zeroed(),
 ];

@@ -5,12 +5,11 @@
 //! told, a wrong argument count) makes `parse_keywords` answer false: the call is then
 //! handed to `json.dumps` itself, which gives exactly its own result or error.
 
-use std::borrow::Cow;
-
 use pyo3_ffi::*;
 
 use super::buffer::Buffer;
 use crate::globals;
+use crate::pyffi::Owned;
 
 /// Indent strings longer than this are handed to the standard library (it builds them).
 const MAX_INDENT: i64 = 1 << 16;
@@ -22,13 +21,15 @@ pub struct Options {
     pub allow_nan: bool,
     pub sort_keys: bool,
     /// The indent unit as UTF-8; `None` for single-line output.
-    pub indent: Option<Cow<'static, [u8]>>,
+    pub indent: Option<Vec<u8>>,
     pub item_separator: Piece,
     pub key_separator: Piece,
     /// Borrowed from the call's arguments; null when not given.
     pub default: *mut PyObject,
     /// Whether separators and indent are ASCII (otherwise a `str` result needs decoding).
     pub layout_is_ascii: bool,
+    /// Follow `json`'s pure-Python encoder whatever the version (`json.dump` always runs it).
+    pub python_encoder: bool,
 }
 
 /// A separator: short ones (all real ones) are kept as one padded eight-byte word, so
@@ -104,6 +105,7 @@ impl Options {
             key_separator: Piece::short(if wire { b":" } else { b": " }),
             default: std::ptr::null_mut(),
             layout_is_ascii: true,
+            python_encoder: false,
         }
     }
 }
@@ -261,7 +263,7 @@ unsafe fn parse_indent(value: *mut PyObject, options: &mut Options) -> bool {
                 PyErr_Clear();
                 return false;
             }
-            options.indent = Some(Cow::Owned(vec![b' '; n.max(0) as usize]));
+            options.indent = Some(vec![b' '; n.max(0) as usize]);
             return true;
         }
     }
@@ -290,23 +292,22 @@ unsafe fn parse_separators(value: *mut PyObject) -> Option<Separators> {
 }
 
 /// The UTF-8 of a `str`; `None` (no exception left) when it holds a lone surrogate.
-unsafe fn utf8_of(text: *mut PyObject) -> Option<Cow<'static, [u8]>> {
-    let mut len: Py_ssize_t = 0;
-    // SAFETY: `text` is a str; the returned buffer lives as long as it, and we copy it.
+/// Encoded into a temporary `bytes`, not with `PyUnicode_AsUTF8AndSize`, which would
+/// attach a UTF-8 copy to the caller's string for good.
+unsafe fn utf8_of(text: *mut PyObject) -> Option<Vec<u8>> {
+    // SAFETY: `text` is a str; the bytes object is ours and we copy out of it.
     unsafe {
-        let data = PyUnicode_AsUTF8AndSize(text, &mut len);
-        if data.is_null() {
+        let Some(encoded) = Owned::new(PyUnicode_AsEncodedString(
+            text,
+            c"utf-8".as_ptr(),
+            c"strict".as_ptr(),
+        )) else {
             PyErr_Clear();
             return None;
-        }
-        let bytes = std::slice::from_raw_parts(data as *const u8, len as usize);
-        Some(match bytes {
-            b", " => Cow::Borrowed(b", "),
-            b": " => Cow::Borrowed(b": "),
-            b"," => Cow::Borrowed(b","),
-            b":" => Cow::Borrowed(b":"),
-            _ => Cow::Owned(bytes.to_vec()),
-        })
+        };
+        let data = PyBytes_AsString(encoded.ptr()) as *const u8;
+        let len = PyBytes_Size(encoded.ptr()) as usize;
+        Some(std::slice::from_raw_parts(data, len).to_vec())
     }
 }
 
@@ -318,10 +319,11 @@ fn finish_layout(options: &mut Options, separators: Separators) {
             options.item_separator = item;
             options.key_separator = key;
         }
+        // `json.JSONEncoder`'s own defaults, whatever the call's defaults were.
         Separators::Absent | Separators::JsonDefault => {
-            if options.indent.is_some() {
-                options.item_separator = Piece::short(b",");
-            }
+            let item: &[u8] = if options.indent.is_some() { b"," } else { b", " };
+            options.item_separator = Piece::short(item);
+            options.key_separator = Piece::short(b": ");
         }
     }
     options.layout_is_ascii = options.item_separator.is_ascii()

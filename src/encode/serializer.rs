@@ -58,7 +58,7 @@ impl LimitModel {
     /// Measured against `json.dumps` of nested lists on each version (tests check it).
     fn for_version(python: (u8, u8), python_encoder: bool) -> LimitModel {
         match (python, python_encoder) {
-            ((3, 12), true) => LimitModel::PythonFrames { extra: 3, budget: usize::MAX },
+            (v, true) if v >= (3, 12) => LimitModel::PythonFrames { extra: 3, budget: usize::MAX },
             ((3, 12), false) => LimitModel::CCounter { extra: 1 },
             ((3, 11), false) => LimitModel::CCounter { extra: 4 },
             (v, _) if v >= (3, 13) => LimitModel::CCounter { extra: 0 },
@@ -149,7 +149,8 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     pub fn new(buf: &'a mut Buffer, options: &'a Options) -> Self {
         let globals = globals::get();
         let python = globals.python;
-        let python_encoder = options.indent.is_some() && python < (3, 13);
+        let python_encoder =
+            options.python_encoder || (options.indent.is_some() && python < (3, 13));
         Encoder {
             buf,
             options,
