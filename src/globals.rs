@@ -134,3 +134,106 @@ fn select_backend() -> PyResult<Backend> {
         }
     }
 }
+
+/// What the decoder looks up once, at import: kept apart from [`Globals`] so that the
+/// encoder's set stays as it is.
+pub struct DecodeGlobals {
+    /// `json.loads`, which unusual calls are handed to so that they behave exactly alike.
+    pub json_loads: *mut PyObject,
+    /// `json.JSONDecoder`: `cls=JSONDecoder` is the same as no `cls`.
+    pub json_decoder: *mut PyObject,
+    /// `json.JSONDecodeError`, raised with `(msg, doc, pos)` so it computes line and column.
+    pub decode_error: *mut PyObject,
+    /// `json.decoder.NaN`, `PosInf`, `NegInf`: the very objects `json` returns for the
+    /// constants when no `parse_constant` is given.
+    pub nan: *mut PyObject,
+    pub pos_inf: *mut PyObject,
+    pub neg_inf: *mut PyObject,
+    /// Interned `"NaN"`, `"Infinity"`, `"-Infinity"`, the arguments of `parse_constant`.
+    pub str_nan: *mut PyObject,
+    pub str_infinity: *mut PyObject,
+    pub str_neg_infinity: *mut PyObject,
+    pub kw: DecodeKeywordNames,
+    /// `gc.isenabled`, `gc.disable`, `gc.enable`: pausing the collector before Python 3.10,
+    /// which has no C API for it.
+    #[cfg_attr(Py_3_10, allow(dead_code))]
+    pub gc_isenabled: *mut PyObject,
+    #[cfg_attr(Py_3_10, allow(dead_code))]
+    pub gc_disable: *mut PyObject,
+    #[cfg_attr(Py_3_10, allow(dead_code))]
+    pub gc_enable: *mut PyObject,
+}
+
+/// Keyword names of `loads` (besides `cls`, which `KeywordNames` has).
+pub struct DecodeKeywordNames {
+    pub object_hook: *mut PyObject,
+    pub object_pairs_hook: *mut PyObject,
+    pub parse_float: *mut PyObject,
+    pub parse_int: *mut PyObject,
+    pub parse_constant: *mut PyObject,
+    pub strict: *mut PyObject,
+}
+
+// SAFETY: as for `Globals`: strong references kept for the life of the process, only
+// dereferenced with the GIL held, never changed once built.
+unsafe impl Send for DecodeGlobals {}
+// SAFETY: as above.
+unsafe impl Sync for DecodeGlobals {}
+
+static DECODE_GLOBALS: OnceLock<DecodeGlobals> = OnceLock::new();
+
+/// The decoder's globals; `init_decode` has run (it runs while the module is built).
+#[inline(always)]
+pub fn decode() -> &'static DecodeGlobals {
+    // SAFETY: every caller is reached through the module, which ran `init_decode` first.
+    unsafe { DECODE_GLOBALS.get().unwrap_unchecked() }
+}
+
+pub fn init_decode(py: Python<'_>) -> PyResult<()> {
+    if DECODE_GLOBALS.get().is_some() {
+        return Ok(());
+    }
+    let json = py.import("json")?;
+    let decoder = py.import("json.decoder")?;
+    let gc = py.import("gc")?;
+    let keep = |obj: Bound<'_, PyAny>| obj.unbind().into_ptr();
+    let kw = DecodeKeywordNames {
+        object_hook: intern(c"object_hook"),
+        object_pairs_hook: intern(c"object_pairs_hook"),
+        parse_float: intern(c"parse_float"),
+        parse_int: intern(c"parse_int"),
+        parse_constant: intern(c"parse_constant"),
+        strict: intern(c"strict"),
+    };
+    let globals = DecodeGlobals {
+        json_loads: keep(json.getattr("loads")?),
+        json_decoder: keep(json.getattr("JSONDecoder")?),
+        decode_error: keep(json.getattr("JSONDecodeError")?),
+        nan: keep(decoder.getattr("NaN")?),
+        pos_inf: keep(decoder.getattr("PosInf")?),
+        neg_inf: keep(decoder.getattr("NegInf")?),
+        str_nan: intern(c"NaN"),
+        str_infinity: intern(c"Infinity"),
+        str_neg_infinity: intern(c"-Infinity"),
+        kw,
+        gc_isenabled: keep(gc.getattr("isenabled")?),
+        gc_disable: keep(gc.getattr("disable")?),
+        gc_enable: keep(gc.getattr("enable")?),
+    };
+    let names = [
+        globals.str_nan,
+        globals.str_infinity,
+        globals.str_neg_infinity,
+        globals.kw.object_hook,
+        globals.kw.object_pairs_hook,
+        globals.kw.parse_float,
+        globals.kw.parse_int,
+        globals.kw.parse_constant,
+        globals.kw.strict,
+    ];
+    if names.iter().any(|p| p.is_null()) {
+        return Err(PyErr::fetch(py));
+    }
+    let _ = DECODE_GLOBALS.set(globals);
+    Ok(())
+}

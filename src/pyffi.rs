@@ -394,3 +394,83 @@ pub fn python_depth() -> usize {
         depth
     }
 }
+
+/// The key and value slots of a combined-table dict's entries, in insertion order, for
+/// filling a fresh copy of a template dict in place (see `decode::cache`).
+pub struct EntrySlots {
+    keys: *mut *mut PyObject,
+    values: *mut *mut PyObject,
+    /// Pointers from one entry to the next.
+    stride: usize,
+    /// Entries in the table (`dk_nentries`), deleted ones included.
+    pub count: usize,
+}
+
+impl EntrySlots {
+    /// The key of entry `i`.
+    ///
+    /// # Safety
+    /// `i < count`; the dict is alive.
+    #[inline(always)]
+    pub unsafe fn key(&self, i: usize) -> *mut PyObject {
+        // SAFETY: per the caller, entry `i` exists.
+        unsafe { *self.keys.add(i * self.stride) }
+    }
+
+    /// The value slot of entry `i`.
+    ///
+    /// # Safety
+    /// `i < count`; the dict is alive.
+    #[inline(always)]
+    pub unsafe fn value_slot(&self, i: usize) -> *mut *mut PyObject {
+        // SAFETY: per the caller, entry `i` exists.
+        unsafe { self.values.add(i * self.stride) }
+    }
+}
+
+/// The entry slots of an exact dict with a combined table; `None` for a split table.
+///
+/// # Safety
+/// `dict` is a live exact dict, and writing to its value slots is only done on a dict that
+/// nothing else has seen yet.
+#[cfg(not(Py_GIL_DISABLED))]
+pub unsafe fn dict_entry_slots(dict: *mut PyObject) -> Option<EntrySlots> {
+    // SAFETY: CPython's own layouts for the version compiled against (see `dict_next`).
+    unsafe {
+        let mp = dict as *const dict_layout::Dict;
+        if !(*mp).ma_values.is_null() {
+            return None;
+        }
+        let count = (*(*mp).ma_keys).dk_nentries as usize;
+        let word = std::mem::size_of::<*mut PyObject>();
+        match dict_layout::entries((*mp).ma_keys)? {
+            dict_layout::Entries::General(e) => {
+                let e = e as *mut dict_layout::GeneralEntry;
+                Some(EntrySlots {
+                    keys: std::ptr::addr_of_mut!((*e).me_key),
+                    values: std::ptr::addr_of_mut!((*e).me_value),
+                    stride: std::mem::size_of::<dict_layout::GeneralEntry>() / word,
+                    count,
+                })
+            }
+            dict_layout::Entries::Unicode(e) => {
+                let e = e as *mut dict_layout::UnicodeEntry;
+                Some(EntrySlots {
+                    keys: std::ptr::addr_of_mut!((*e).me_key),
+                    values: std::ptr::addr_of_mut!((*e).me_value),
+                    stride: std::mem::size_of::<dict_layout::UnicodeEntry>() / word,
+                    count,
+                })
+            }
+        }
+    }
+}
+
+/// Free-threaded builds: their dicts are left alone.
+///
+/// # Safety
+/// None needed.
+#[cfg(Py_GIL_DISABLED)]
+pub unsafe fn dict_entry_slots(_dict: *mut PyObject) -> Option<EntrySlots> {
+    None
+}

@@ -39,6 +39,12 @@ def dump(obj, fp, **kw):
     fp.write(text)
 
 
-# The parser is not written yet: until it is, decoding is the standard library's.
-loads = _json.loads
-load = _json.load
+# The parser: native, exact to json.loads; load reads the file and hands the text to it.
+from ._rjson import loads  # noqa: E402
+
+
+def load(fp, **kw):
+    """Deserialize ``fp`` (a ``.read()``-supporting file-like object holding a JSON
+    document) to a Python object, exactly as ``json.load`` does: ``loads(fp.read(), **kw)``.
+    """
+    return loads(fp.read(), **kw)

@@ -1,0 +1,240 @@
+//! UTF-8 as `json.loads` reads bytes: `bytes.decode("utf-8", "surrogatepass")`, which
+//! accepts well-formed UTF-8 and also the three-byte forms of surrogates
+//! (`ED A0..BF 80..BF`), decoding each to a lone surrogate character.
+
+/// A code unit of a `str`'s storage: what a decoded character is narrowed to.
+pub trait Unit: Copy + 'static {
+    /// The largest character the unit holds.
+    const MAX: u32;
+    fn from_char(c: u32) -> Self;
+}
+
+impl Unit for u8 {
+    const MAX: u32 = 0xFF;
+    #[inline(always)]
+    fn from_char(c: u32) -> Self {
+        c as u8
+    }
+}
+
+impl Unit for u16 {
+    const MAX: u32 = 0xFFFF;
+    #[inline(always)]
+    fn from_char(c: u32) -> Self {
+        c as u16
+    }
+}
+
+impl Unit for u32 {
+    const MAX: u32 = 0x10FFFF;
+    #[inline(always)]
+    fn from_char(c: u32) -> Self {
+        c
+    }
+}
+
+#[inline(always)]
+fn is_continuation(b: u8) -> bool {
+    (b as i8) < -0x40
+}
+
+/// The number of characters in valid UTF-8: one per byte that is not a continuation byte.
+/// Also how a byte offset into valid input becomes `json`'s character position.
+pub fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| !is_continuation(b)).count()
+}
+
+/// The multi-byte sequence at the start of `bytes` (whose first byte is >= 0x80): its code
+/// point and length, or `None` when the decoder rejects it.
+#[inline(always)]
+pub fn decode_multi(bytes: &[u8]) -> Option<(u32, usize)> {
+    let lead = *bytes.first()?;
+    let tail = |i: usize| -> Option<u32> {
+        let b = *bytes.get(i)?;
+        is_continuation(b).then_some((b & 0x3F) as u32)
+    };
+    match lead {
+        0xC2..=0xDF => Some((((lead & 0x1F) as u32) << 6 | tail(1)?, 2)),
+        0xE0..=0xEF => {
+            let b1 = tail(1)?;
+            // E0 must be followed by A0..BF (shorter forms are overlong). ED A0..BF, the
+            // surrogates, is what `surrogatepass` lets through.
+            if lead == 0xE0 && b1 < 0x20 {
+                return None;
+            }
+            Some((((lead & 0x0F) as u32) << 12 | b1 << 6 | tail(2)?, 3))
+        }
+        0xF0..=0xF4 => {
+            let b1 = tail(1)?;
+            // F0 needs 90..BF (else overlong), F4 needs 80..8F (else past U+10FFFF).
+            if (lead == 0xF0 && b1 < 0x10) || (lead == 0xF4 && b1 >= 0x10) {
+                return None;
+            }
+            Some((((lead & 0x07) as u32) << 18 | b1 << 12 | tail(2)? << 6 | tail(3)?, 4))
+        }
+        _ => None,
+    }
+}
+
+/// Eight bytes from `bytes[i..]`, when there are eight, for the ASCII fast path.
+#[inline(always)]
+fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk = bytes.get(i..i + 8)?;
+    Some(u64::from_le_bytes(chunk.try_into().ok()?))
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether `bytes.decode("utf-8", "surrogatepass")` succeeds.
+pub fn is_valid(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = word_at(bytes, i) {
+            if word & HIGH_BITS == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        if bytes[i] < 0x80 {
+            i += 1;
+        } else {
+            match decode_multi(&bytes[i..]) {
+                Some((_, len)) => i += len,
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Decode `src` into `dst`, which has room for `cap` units; the number of characters
+/// written, or `None` when the input is invalid, holds a character wider than `T`, or has
+/// more than `cap` characters.
+///
+/// # Safety
+/// `dst` is valid for `cap` writes of `T`.
+#[inline(always)]
+pub unsafe fn decode_into<T: Unit>(src: &[u8], dst: *mut T, cap: usize) -> Option<usize> {
+    let mut i = 0;
+    let mut n = 0;
+    while i < src.len() {
+        let b = src[i];
+        if b < 0x80 {
+            // An ASCII run: eight at a time while it lasts.
+            if let Some(word) = word_at(src, i) {
+                if word & HIGH_BITS == 0 && n + 8 <= cap {
+                    for (k, &b) in src[i..i + 8].iter().enumerate() {
+                        // SAFETY: n + 8 <= cap.
+                        unsafe { *dst.add(n + k) = T::from_char(b as u32) };
+                    }
+                    i += 8;
+                    n += 8;
+                    continue;
+                }
+            }
+            if n >= cap {
+                return None;
+            }
+            // SAFETY: n < cap.
+            unsafe { *dst.add(n) = T::from_char(b as u32) };
+            n += 1;
+            i += 1;
+            continue;
+        }
+        let (c, len) = decode_multi(&src[i..])?;
+        if c > T::MAX || n >= cap {
+            return None;
+        }
+        // SAFETY: n < cap.
+        unsafe { *dst.add(n) = T::from_char(c) };
+        n += 1;
+        i += len;
+    }
+    Some(n)
+}
+
+/// Append the characters of `src` to `out`; the largest of them (0 when empty), or `None`
+/// when the input is invalid.
+pub fn push_chars(src: &[u8], out: &mut Vec<u32>) -> Option<u32> {
+    out.reserve(src.len());
+    let start = out.len();
+    // SAFETY: `src.len()` units are reserved and each byte yields at most one character;
+    // the length is set to what was written.
+    unsafe {
+        let dst = out.as_mut_ptr().add(start);
+        let mut max = 0;
+        let mut i = 0;
+        let mut n = 0;
+        while i < src.len() {
+            let b = src[i];
+            let (c, len) = if b < 0x80 { (b as u32, 1) } else { decode_multi(&src[i..])? };
+            *dst.add(n) = c;
+            max = max.max(c);
+            n += 1;
+            i += len;
+        }
+        out.set_len(start + n);
+        Some(max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python_like(bytes: &[u8]) -> Option<Vec<u32>> {
+        let mut out = Vec::new();
+        push_chars(bytes, &mut out)?;
+        Some(out)
+    }
+
+    #[test]
+    fn accepts_utf8_and_encoded_surrogates() {
+        let s = "aé€😀";
+        assert_eq!(
+            python_like(s.as_bytes()).unwrap(),
+            s.chars().map(|c| c as u32).collect::<Vec<_>>()
+        );
+        assert_eq!(python_like(b"\xed\xa0\x80").unwrap(), vec![0xD800]);
+        assert_eq!(python_like(b"\xed\xbf\xbf").unwrap(), vec![0xDFFF]);
+        assert!(is_valid(b"\xed\xa0\xbd\xed\xb8\x80"));
+    }
+
+    #[test]
+    fn rejects_what_python_rejects() {
+        for bad in [
+            &b"\x80"[..],
+            b"\xc0\x80",
+            b"\xc1\xbf",
+            b"\xe0\x80\x80",
+            b"\xe0\x9f\xbf",
+            b"\xf0\x80\x80\x80",
+            b"\xf0\x8f\xbf\xbf",
+            b"\xf4\x90\x80\x80",
+            b"\xf5\x80\x80\x80",
+            b"\xff",
+            b"\xed\xa0",
+            b"\xe2\x82",
+            b"\xc3",
+            b"\xed\xa0\x41",
+        ] {
+            assert!(!is_valid(bad), "{bad:?}");
+            assert!(python_like(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn decodes_into_each_width() {
+        let s = "plain ascii text, then é";
+        let mut buf = vec![0u8; 64];
+        // SAFETY: the buffer has 64 units.
+        let n = unsafe { decode_into::<u8>(s.as_bytes(), buf.as_mut_ptr(), 64) }.unwrap();
+        assert_eq!(n, count_chars(s.as_bytes()));
+        assert_eq!(&buf[..n], s.chars().map(|c| c as u8).collect::<Vec<_>>().as_slice());
+        // A character wider than the unit is refused, as is overflowing the room.
+        // SAFETY: as above.
+        assert!(unsafe { decode_into::<u8>("€".as_bytes(), buf.as_mut_ptr(), 64) }.is_none());
+        // SAFETY: as above.
+        assert!(unsafe { decode_into::<u8>(b"abcdefghij", buf.as_mut_ptr(), 9) }.is_none());
+    }
+}

@@ -1,0 +1,407 @@
+"""``rjson.loads`` / ``rjson.load`` against ``json.loads`` / ``json.load``: values, every
+error message and position, input types and encodings, and every keyword."""
+
+import decimal
+import functools
+import io
+import json
+import sys
+from collections import OrderedDict
+
+import pytest
+
+import rjson
+from test_loads_support import assert_loads_like_json, assert_same_value, error_signature, outcome
+
+PY = sys.version_info[:2]
+
+VALUES = [
+    "0", "-0", "1", "-1", "123456789012345678", "1234567890123456789", "-9223372036854775808",
+    "9223372036854775807", "18446744073709551616", "1" * 400,
+    "0.0", "-0.0", "1.5", "-1.5", "1e5", "1E5", "1e+5", "1e-5", "1.5e300", "1e400", "-1e400",
+    "1e-400", "4.9e-324", "2.2250738585072014e-308", "1.7976931348623157e308",
+    "0.30000000000000004", "9007199254740993", "9007199254740993.0", "123456789012345678901234567890.5",
+    "0.000000000000000000000000000001234", "1" + "0" * 30 + "e-30",
+    "NaN", "Infinity", "-Infinity", "true", "false", "null",
+    '""', '"abc"', '"\\u00e9"', '"é"', '"€"', '"😀"', '"\\ud83d\\ude00"', '"\\ud83d"', '"\\ude00"',
+    '"\\ud83d\\u0041"', '"\\ud83dx"', '"\\uDBFF\\uDFFF"', '"\\b\\f\\n\\r\\t\\"\\\\\\/"', '"a\\u0000b"',
+    '"\\u0041\\u00e9\\u20ac"', '"' + "x" * 100 + '\\n"', '"' + "é" * 40 + '"', '"' + "€" * 40 + '"',
+    "[]", "[1]", "[1,2,3]", "[ 1 , 2 ]", "{}", '{"a":1}', '{"a": 1, "b": [true, false, null]}',
+    '{"a":1,"a":2}', '{"a":1,"b":2,"a":3}', '{"x":{"y":{"z":[[],[{}]]}}}',
+    ' \t\n\r[ \t\n\r1 \t\n\r, \t\n\r{ \t\n\r"k" \t\n\r: \t\n\r"v" \t\n\r} \t\n\r] \t\n\r',
+    '{"' + "k" * 100 + '": "' + "v" * 100 + '"}', '{"é": 1, "😀": 2, "\\u00e9": 3}',
+    "[" + ",".join(str(i) for i in range(1000)) + "]",
+    "{" + ",".join(f'"k{i}": {i}' for i in range(100)) + "}",
+]
+
+MALFORMED = [
+    "", " ", "\n\n", "[", "]", "{", "}", "[1", "[1,", "[1,]", "[1 ,  ]", "[,1]", "[1 2]", "[1:2]",
+    "{\"a\"", '{"a":', '{"a":1', '{"a":1,', '{"a":1,}', '{"a" 1}', "{1:2}", "{'a':1}", '{"a":1 "b":2}',
+    '{"a":1,,}', '{,}', "nul", "tru", "fals", "nulll", "True", "None", "Nan", "nan", "-", "-a",
+    "+1", "01", "-01", "1.", ".5", "1.e5", "1e", "1e+", "1e-", "1E", "1.5e", "0x10", "1_000", "--1",
+    "-Infinit", "Infinit", "NaN1", "1 2", "[] []", '"abc', '"abc\\', '"\\', '"\\x"', '"\\u"',
+    '"\\u12"', '"\\u123"', '"\\uXYZW"', '"\\ud83d\\u"', '"\\ud83d\\u12"',
+    '"\\ud83d\\uXYZW"', '"\\ud83d\\ude0"', '"\\ud83d\\ude00', '"\\ud83d\\u1234', '"a\x00"', '"a\x1f"',
+    '"a\nb"', '"a\tb"', "\ufeff[]", "\ufeff", "[\ufeff]", "é", '["é" x]', '[1] é', "[1]\x00",
+    '{"a":1}}', "[[]]]", "[1]]", '"a"  "b"', "1 \x0c", "\x0c1", "[\x0b]", "\u00a01",
+    '{"\\u00e9":', '{"a\\"":1 x', '["a", "é\\x"]', '["\\ud800\\ud800\\u"]',
+]
+
+
+@pytest.mark.parametrize("doc", VALUES)
+def test_values_like_json(doc):
+    assert_loads_like_json(doc)
+    assert_loads_like_json(doc.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize("doc", MALFORMED)
+def test_errors_like_json(doc):
+    kind, _ = assert_loads_like_json(doc)
+    assert kind == "error"
+    assert_loads_like_json(doc.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize("doc", ["[1,]", '{"a":1,}', "[1,\n ]", '{"a": 1 ,\n }'])
+def test_trailing_comma_message_follows_the_running_python(doc):
+    _, exc = outcome(rjson.loads, doc)
+    expected = "Illegal trailing comma before end of" if PY >= (3, 13) else "Expecting"
+    assert exc.msg.startswith(expected)
+
+
+def test_error_is_the_standard_library_class():
+    with pytest.raises(json.JSONDecodeError) as info:
+        rjson.loads('{"a": [1, 2,, 3]}')
+    assert type(info.value) is json.JSONDecodeError
+    assert rjson.JSONDecodeError is json.JSONDecodeError
+    assert (info.value.msg, info.value.pos, info.value.lineno, info.value.colno) == ("Expecting value", 12, 1, 13)
+
+
+def test_lineno_and_colno_count_lines():
+    doc = '{\n  "a": 1,\n  "b": [1,\n    2 x]\n}'
+    assert_loads_like_json(doc)
+    _, exc = outcome(rjson.loads, doc)
+    assert (exc.lineno, exc.colno) == (4, 7)
+
+
+# ----- text: kinds, surrogates, positions in characters -----
+
+
+@pytest.mark.parametrize("prefix", ["", "é", "€", "😀", "\ud800", "é€😀\udfff"])
+@pytest.mark.parametrize("body", ['["x", 1, tru]', '{"k": "\\q"}', '["a\x01"]', '[1, "unterminated'])
+def test_error_positions_are_characters(prefix, body):
+    doc = '["' + prefix + '", ' + body + "]"
+    assert_loads_like_json(doc)
+    assert_loads_like_json(doc.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ascii", "latin-1 é ÿ", "bmp € 中文", "astral 😀 𝄞", "mixed é€😀", "\x7f\x80", "\u0100", "\uffff"],
+)
+def test_strings_get_their_narrowest_kind(text):
+    for doc in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+        value = rjson.loads(doc)
+        assert value == text
+        # A str of the wrong kind would compare unequal to an equal literal and hash apart.
+        assert hash(value) == hash(text)
+        assert {value: 1}[text] == 1
+        assert_loads_like_json(doc)
+        assert_loads_like_json(doc.encode("utf-8"))
+
+
+def test_lone_surrogates_in_text_and_bytes():
+    doc = '["\ud800", "\udfff", "\ud83d\ude00", "a\udc00b"]'
+    assert_loads_like_json(doc)
+    # json decodes bytes with surrogatepass: encoded surrogates are accepted.
+    assert_loads_like_json(doc.encode("utf-8", "surrogatepass"))
+    assert rjson.loads(b'"\xed\xa0\xbd\xed\xb8\x80"') == "\ud83d\ude00"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"\xff"', b'["\xc3"]', b'"\xc0\x80"', b'"\xe0\x80\x80"', b'"\xed\xa0"', b'"\xf4\x90\x80\x80"',
+        b'"\xf8\x88\x80\x80\x80"', b"[1, \xff]", b"[1, x] \xff", b'{"\xe9": 1}', b"\x80",
+        b'["ok", "\xe2\x82"]', b'"\xed\xa0\x41"', b"[" + b"1," * 1000 + b"\xff]",
+    ],
+)
+def test_invalid_utf8_raises_the_decode_error(data):
+    kind, exc = assert_loads_like_json(data)
+    assert kind == "error" and isinstance(exc, UnicodeDecodeError)
+
+
+# ----- encodings and input types -----
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("doc", ['{"a": [1, "é€😀", null]}', "[1, 2", '"x"', "1", "[]", '{"a": tru}', ""])
+def test_encodings_like_json(encoding, doc):
+    data = doc.encode(encoding)
+    for form in (data, bytearray(data)):
+        assert_loads_like_json(form)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"", b"1", b"12", b"\x001", b"1\x00", b"\xef\xbb\xbf", b"\xef\xbb\xbf1", b"\xef\xbb\xbf\xef\xbb\xbf1",
+        b"\xff\xfe", b"\xfe\xff", b"\xff\xfe1", b"\xff\xfe\x00\x00", b"\x00\x00\x00\x31", b"\x31\x00\x00\x00",
+        b"\x00\x31\x00\x32", b"\x31\x00\x32\x00", b"\x31\x00\x00\x32", b"\xef\xbb\xbf[1, \xff]", b"\xef\xbb\xbf[1,",
+        b"\xff\xfe[\x001\x00", b"\xfe\xff\x00[\x001", b"\xff\xfe\xff\xfe[\x00]\x00",
+    ],
+)
+def test_encoding_detection_like_json(data):
+    assert_loads_like_json(data)
+    assert_loads_like_json(bytearray(data))
+    assert_loads_like_json(memoryview(data))
+
+
+def test_memoryview_is_read_as_its_bytes():
+    data = b'{"a": [1, 2.5, "x"]}'
+    assert rjson.loads(memoryview(data)) == {"a": [1, 2.5, "x"]}
+    assert rjson.loads(memoryview(b"xx[1]xx")[2:-2]) == [1]
+    assert rjson.loads(memoryview(bytearray(b"[true]"))) == [True]
+    with pytest.raises(BufferError):
+        rjson.loads(memoryview(b"[1, 2, 3, 4]")[::2])
+    released = memoryview(b"[]")
+    released.release()
+    with pytest.raises(ValueError):
+        rjson.loads(released)
+
+
+class StrSub(str):
+    pass
+
+
+class BytesSub(bytes):
+    def decode(self, *args, **kwargs):  # json calls s.decode(...): honoured by delegation
+        return '"overridden"'
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [1, 1.5, None, [], {}, object(), b"[1]".hex(), StrSub("[1, 2]"), StrSub("\ufeff[]"), StrSub("[x"),
+     BytesSub(b"[1]"), bytearray(b"[1]"), type("B", (bytearray,), {})(b"[2]")],
+)
+def test_other_types_like_json(doc):
+    assert_loads_like_json(doc)
+
+
+def test_type_error_message():
+    with pytest.raises(TypeError, match="^the JSON object must be str, bytes or bytearray, not int$"):
+        rjson.loads(1)
+
+
+def test_bom_in_text_is_refused():
+    assert_loads_like_json("\ufeff{}")
+    _, exc = outcome(rjson.loads, "\ufeff{}")
+    assert exc.msg == "Unexpected UTF-8 BOM (decode using utf-8-sig)" and exc.pos == 0
+
+
+# ----- calls: arguments and delegation -----
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((), {}), (("[1]", "x"), {}), ((), {"s": "[1]"}), (("[1]",), {"s": "[1]"}),
+        (("[1]",), {"unknown": 1}), ((b"\xff",), {"unknown": 1}), (("[1]",), {"encoding": "utf-8"}),
+        (("[1]",), {"cls": None}), (("[1]",), {"cls": json.JSONDecoder}),
+        ((memoryview(b"[1]"),), {"bogus": 2}),
+    ],
+)
+def test_argument_handling_like_json(args, kwargs):
+    json_args = tuple(bytes(a) if isinstance(a, memoryview) else a for a in args)
+    expected = outcome(json.loads, *json_args, **kwargs)
+    actual = outcome(rjson.loads, *args, **kwargs)
+    if expected[0] == "error" and isinstance(expected[1], TypeError):
+        assert actual[0] == "error" and type(actual[1]) is TypeError
+        # The message names the function: json's own when delegated.
+        assert str(actual[1]).replace("rjson", "json") == str(expected[1]) or str(actual[1]) == str(expected[1])
+    else:
+        assert actual[0] == expected[0]
+        if expected[0] == "value":
+            assert_same_value(actual[1], expected[1])
+        else:
+            assert error_signature(actual[1]) == error_signature(expected[1])
+
+
+class CustomDecoder(json.JSONDecoder):
+    def decode(self, s, *args, **kwargs):
+        return ["custom", super().decode(s, *args, **kwargs)]
+
+
+def test_custom_cls_is_honoured():
+    assert rjson.loads("[1]", cls=CustomDecoder) == ["custom", [1]]
+    assert rjson.loads(b"[1]", cls=CustomDecoder, parse_int=str) == ["custom", ["1"]]
+
+
+# ----- hooks -----
+
+DOCS = [
+    '{"a": 1, "b": [1.5, 2, {"c": NaN, "d": -Infinity}], "e": {}, "f": [], "a": 3}',
+    '[1, 2.0, 3e0, -0, -0.0, Infinity, 12345678901234567890, "s", {"x": null}]',
+    "[]", "{}", "1", "1.5", "NaN", '"x"',
+]
+
+
+def _pairs(pairs):
+    return ("pairs", pairs)
+
+
+def _dict(d):
+    return ("dict", sorted(d.items(), key=repr))
+
+
+HOOKS = [
+    {"object_hook": _dict},
+    {"object_pairs_hook": _pairs},
+    {"object_pairs_hook": OrderedDict},
+    {"object_hook": _dict, "object_pairs_hook": _pairs},
+    {"object_hook": None, "object_pairs_hook": None},
+    {"parse_float": decimal.Decimal},
+    {"parse_float": str},
+    {"parse_float": float},
+    {"parse_int": float},
+    {"parse_int": str},
+    {"parse_int": int},
+    {"parse_int": lambda s: ("int", s)},
+    {"parse_constant": str},
+    {"parse_constant": lambda s: ("const", s)},
+    {"parse_float": None, "parse_int": None, "parse_constant": None},
+    {"strict": False},
+    {"strict": True},
+    {"strict": 0},
+    {"strict": None},
+    {"strict": ""},
+    {"strict": []},
+    {"parse_float": functools.partial(float)},
+    {"parse_int": 0},
+    {"parse_constant": ""},
+    {"object_hook": 1},
+    {"object_pairs_hook": "not callable"},
+    {"parse_float": [].append},
+]
+
+
+@pytest.mark.parametrize("kwargs", HOOKS, ids=repr)
+@pytest.mark.parametrize("doc", DOCS)
+def test_hooks_like_json(doc, kwargs):
+    assert_loads_like_json(doc, **kwargs)
+    assert_loads_like_json(doc.encode(), **kwargs)
+    assert_loads_like_json(doc.encode("utf-16"), **kwargs)
+
+
+def test_hooks_are_called_in_document_order():
+    seen = {"json": [], "rjson": []}
+
+    def recorder(name):
+        def hook(kind):
+            return lambda value: seen[name].append((kind, value)) or value
+        return hook
+
+    doc = '{"a": [1, 2.5, {"b": NaN}], "c": {"d": 3}}'
+    for name, loads in (("json", json.loads), ("rjson", rjson.loads)):
+        hook = recorder(name)
+        loads(doc, object_hook=hook("object"), parse_int=hook("int"), parse_float=hook("float"), parse_constant=hook("const"))
+    assert seen["rjson"] == seen["json"]
+
+
+@pytest.mark.parametrize("doc", ['{"a": {"b": 1}}', "[1, 2.5, NaN]", b'[{"a": [1]}]'])
+@pytest.mark.parametrize("hook_name", ["object_hook", "object_pairs_hook", "parse_int", "parse_float", "parse_constant"])
+@pytest.mark.parametrize("exc", [ValueError("boom"), StopIteration(7), StopIteration(), StopIteration("x"), KeyError("k")])
+def test_hook_exceptions_like_json(doc, hook_name, exc):
+    def hook(*_):
+        raise exc
+
+    expected = outcome(json.loads, doc, **{hook_name: hook})
+    actual = outcome(rjson.loads, doc, **{hook_name: hook})
+    assert actual[0] == expected[0]
+    if expected[0] == "error":
+        assert type(actual[1]) is type(expected[1])
+        assert str(actual[1]) == str(expected[1])
+        if isinstance(expected[1], json.JSONDecodeError):
+            assert error_signature(actual[1]) == error_signature(expected[1])
+            assert actual[1].__suppress_context__ == expected[1].__suppress_context__
+
+
+def test_a_hook_may_call_loads_again():
+    def hook(d):
+        return rjson.loads('{"inner": [1, 2]}') if "outer" in d else d
+
+    assert rjson.loads('{"outer": {"x": 1}}', object_hook=hook) == {"inner": [1, 2]}
+    assert rjson.loads(b'[{"outer": 1}, {"y": "z"}]', object_hook=hook) == [{"inner": [1, 2]}, {"y": "z"}]
+
+
+def test_strict_false_accepts_control_characters():
+    doc = '["a\x00\x1f\tb\n", {"k\x01": "v\r"}]'
+    assert_loads_like_json(doc, strict=False)
+    assert_loads_like_json(doc.encode(), strict=False)
+    assert_loads_like_json(doc)
+
+
+def test_int_digit_limit_like_json():
+    if not hasattr(sys, "set_int_max_str_digits"):
+        pytest.skip("no int digit limit on this Python")
+    for doc in ["1" * 4300, "1" * 4301, "-" + "9" * 5000, "[" + "7" * 10000 + "]", "1" * 5000 + ".5"]:
+        assert_loads_like_json(doc)
+        assert_loads_like_json(doc.encode())
+
+
+# ----- load -----
+
+
+def test_load_reads_the_file():
+    assert rjson.load(io.StringIO('{"a": [1, 2]}')) == {"a": [1, 2]}
+    assert rjson.load(io.BytesIO(b'{"a": "\xc3\xa9"}')) == {"a": "é"}
+    assert rjson.load(io.StringIO("[1.5]"), parse_float=decimal.Decimal) == [decimal.Decimal("1.5")]
+    with pytest.raises(json.JSONDecodeError) as info:
+        rjson.load(io.StringIO("[1, 2"))
+    assert (info.value.msg, info.value.pos) == ("Expecting ',' delimiter", 5)
+    with pytest.raises(TypeError):
+        rjson.load(io.StringIO("[]"), bogus=1)
+    assert rjson.load.__doc__
+
+
+def test_repeated_and_shared_keys():
+    # Keys come from a cache shared across calls: values must never leak between them.
+    first = rjson.loads('[{"name": 1, "id": 2}, {"name": 3}]')
+    second = rjson.loads(b'{"name": "x", "nam": "y", "namf": "z", "id": "w"}')
+    assert first == [{"name": 1, "id": 2}, {"name": 3}]
+    assert second == {"name": "x", "nam": "y", "namf": "z", "id": "w"}
+    keys = ["k%d" % i for i in range(5000)] + ["x" * n for n in range(70)]
+    doc = json.dumps({k: i for i, k in enumerate(keys)})
+    for _ in range(3):
+        assert_loads_like_json(doc)
+        assert_loads_like_json(doc.encode())
+
+
+def test_collector_tracking_like_json():
+    import gc
+
+    doc = '[{"a": 1, "b": "x"}, {"a": [1], "b": "y"}, {"a": 2, "b": {}}, {"a": 3, "b": "z"}]'
+    for _ in range(3):  # the later rounds build the dicts from a learnt shape
+        for form in (doc, doc.encode()):
+            ours, theirs = rjson.loads(form), json.loads(doc)
+            assert [gc.is_tracked(d) for d in ours] == [gc.is_tracked(d) for d in theirs]
+            assert gc.is_tracked(ours) and gc.is_tracked(theirs)
+    assert rjson.loads(doc, object_hook=lambda d: d) == json.loads(doc)
+
+
+def test_shared_ints_and_shapes_never_mix_values():
+    # Ints repeated within a call are shared; shapes (key sequences) are kept across calls
+    # and filled with each call's own values.
+    docs = [
+        '[{"id": 1000, "n": -1000}, {"id": 1000, "n": 99999999999}, {"id": 7, "n": -0}]',
+        '[{"id": 2000, "n": 1000}, {"id": 1000, "n": 2000}, {"id": [1000], "n": {"id": 1000}}]',
+        '[{"id": 1, "n": 2, "id": 3}, {"id": 1, "n": 2, "id": 3}, {"n": 1, "id": 2}, {"id": 1, "n": 2}]',
+        '[{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2}, {"a": 1, "b": 2, "c": 3, "d": 4}]',
+    ]
+    for _ in range(4):
+        for doc in docs:
+            assert_loads_like_json(doc)
+            assert_loads_like_json(doc.encode())
+            assert_loads_like_json(doc, object_hook=lambda d: d)
+    ints = [10**k + s for k in range(3, 19) for s in (0, 1, -1)]
+    doc = json.dumps(ints + [-i for i in ints] + ints)
+    assert_loads_like_json(doc)
