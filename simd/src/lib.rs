@@ -11,17 +11,48 @@
 //! `K: Kernel` and pick one instantiation per call with [`dispatch`], so the choice of
 //! backend is made once per `dumps`/`loads` call rather than once per string.
 //!
+//! ## Backends
+//!
+//! [`Scalar`] is the portable reference. The vector backends (`Sse2`, `Avx2`, `Avx512`
+//! on x86-64; `Neon` on AArch64; each with `is_available()`) share one
+//! store-then-fix-up algorithm written once over a small internal 64-byte vector trait
+//! (`generic.rs`), each ISA supplying only loads, stores, compares, narrowing and masks.
+//!
 //! ## The output contract
 //!
 //! An escape kernel writes at most [`escaped_bound`] (or [`ascii_escaped_bound_u32`]) units
 //! for its input, but vector kernels store whole blocks, so `dst` must be valid for that
 //! bound **plus [`SLACK`] units**. Units past the returned length are unspecified.
+//!
+//! ## Calling a vector backend
+//!
+//! A vector backend's kernels execute its instructions, so its `unsafe` kernels may only
+//! be called on a CPU that has them: take the backend from [`dispatch`] (or check
+//! [`Backend::is_available`] / `Avx2::is_available()` first). Its safe scans check the CPU
+//! themselves (one cached load) and fall back to [`Scalar`].
+//!
+//! Each kernel's entry is `#[inline]` and compiled with its backend's target features
+//! (`"sse2"`, `"avx2,bmi1,bmi2"`, `"avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2"`, `"neon"`),
+//! so code generic over `K: Kernel` and compiled with the same features (for example
+//! inside a `#[target_feature]` function per backend) can inline the short-string path;
+//! long strings and strings with escapes go to out-of-line functions.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[macro_use]
+mod generic;
 pub mod scalar;
 
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::Neon;
 pub use scalar::Scalar;
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::{Avx2, Avx512, Sse2};
 
 /// Units a kernel may store past the end of its real output (whole-block stores).
 pub const SLACK: usize = 64;
@@ -86,14 +117,24 @@ impl Backend {
     pub fn is_available(self) -> bool {
         match self {
             Backend::Scalar => true,
-            // The vector kernels are not written yet (issue 3).
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => Avx512::is_available(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => Avx2::is_available(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Sse2 => Sse2::is_available(),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => Neon::is_available(),
             _ => false,
         }
     }
 
     /// The backends this CPU can run, best first.
     pub fn available() -> Vec<Backend> {
-        Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
+        Backend::ALL
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect()
     }
 
     /// The best backend this CPU can run.
@@ -106,7 +147,8 @@ impl Backend {
 }
 
 /// One backend's kernels. Implemented by zero-sized types; see the crate docs for the
-/// output contract every `unsafe fn escape…` shares.
+/// output contract every `unsafe fn escape…` shares, and for the CPU requirement of the
+/// vector backends (their `unsafe` kernels may only run on a CPU that has them).
 ///
 /// Escaping follows Python's `json`: `"` and `\` as `\"` and `\\`; `\b \f \n \r \t`
 /// by name; every other code point below U+0020 as `\u00XX` with lowercase hex. The
@@ -190,6 +232,14 @@ pub trait WithKernel {
 #[inline]
 pub fn dispatch<W: WithKernel>(backend: Backend, job: W) -> W::Output {
     match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if Avx512::is_available() => job.run::<Avx512>(),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 if Avx2::is_available() => job.run::<Avx2>(),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse2 => job.run::<Sse2>(),
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon if Neon::is_available() => job.run::<Neon>(),
         _ => job.run::<Scalar>(),
     }
 }

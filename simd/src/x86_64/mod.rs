@@ -1,0 +1,285 @@
+//! The x86-64 backends: [`Sse2`] (part of the x86-64 baseline, so always there),
+//! [`Avx2`] and [`Avx512`] (AVX-512 BW + VL). Each is a zero-sized type implementing
+//! [`Kernel`](crate::Kernel) with the generic algorithm of `crate::generic` over its own
+//! 64-byte vector type; this module holds what they share: the 128-bit helpers for strings
+//! shorter than 32 bytes, and the AVX2 paths for CJK blocks (UCS-2 to UTF-8, and to
+//! `\uXXXX` escapes).
+
+mod avx2;
+mod avx512;
+mod sse2;
+
+pub use avx2::Avx2;
+pub use avx512::Avx512;
+pub use sse2::Sse2;
+
+use crate::generic::Flags;
+use core::arch::x86_64::*;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// A cached yes/no, so that availability costs one load after the first call.
+struct Detected(AtomicU8);
+
+impl Detected {
+    const fn new() -> Self {
+        Detected(AtomicU8::new(0))
+    }
+
+    #[inline(always)]
+    fn get(&self, detect: fn() -> bool) -> bool {
+        match self.0.load(Ordering::Relaxed) {
+            1 => false,
+            2 => true,
+            _ => {
+                let yes = detect();
+                self.0.store(1 + yes as u8, Ordering::Relaxed);
+                yes
+            }
+        }
+    }
+}
+
+/// 0xFF in each byte of `x` that `flags` flags, 0 elsewhere.
+///
+/// Signed compares do two jobs at once: `x < 0x20` as signed bytes is "control or
+/// non-ASCII", and `x + 1 < 0x21` adds DEL (which wraps to -128).
+///
+/// # Safety
+/// SSE2 (always present on x86-64).
+#[inline(always)]
+unsafe fn flag_bytes128(x: __m128i, flags: Flags) -> __m128i {
+    // SAFETY: SSE2 register operations only.
+    unsafe {
+        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        let low = match flags {
+            Flags::Escape => _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1F)), x),
+            Flags::NonAscii => _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+            Flags::Ascii => _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(1)), _mm_set1_epi8(0x21)),
+        };
+        _mm_or_si128(_mm_or_si128(quote, backslash), low)
+    }
+}
+
+/// The largest byte of `x`.
+///
+/// # Safety
+/// SSE2.
+#[inline(always)]
+unsafe fn max_lane128(x: __m128i) -> u8 {
+    // SAFETY: SSE2 register operations only.
+    unsafe {
+        let x = _mm_max_epu8(x, _mm_srli_si128::<8>(x));
+        let x = _mm_max_epu8(x, _mm_srli_si128::<4>(x));
+        let x = _mm_max_epu8(x, _mm_srli_si128::<2>(x));
+        let x = _mm_max_epu8(x, _mm_srli_si128::<1>(x));
+        _mm_cvtsi128_si32(x) as u8
+    }
+}
+
+/// [`Vector::load_short`](crate::generic::Vector::load_short) for `4 <= len < 32` with
+/// two 128-bit registers: halves of 16, 8 or 4 bytes read from both ends of the string.
+///
+/// # Safety
+/// SSE2; `src` is valid for `len` reads; `4 <= len < 32`.
+#[inline(always)]
+unsafe fn load_short128(src: *const u8, len: usize, fill: u8) -> ([__m128i; 2], usize) {
+    debug_assert!((4..32).contains(&len));
+    // SAFETY: every read below lies in `src[0..len]`: 16-byte halves when `len >= 16`,
+    // 8-byte halves when `len >= 8`, else 4-byte halves with `len >= 4`.
+    unsafe {
+        let pad = _mm_set1_epi8(fill as i8);
+        if len >= 16 {
+            let first = _mm_loadu_si128(src.cast());
+            let last = _mm_loadu_si128(src.add(len - 16).cast());
+            ([first, last], 16)
+        } else if len >= 8 {
+            let first = src.cast::<i64>().read_unaligned();
+            let last = src.add(len - 8).cast::<i64>().read_unaligned();
+            ([_mm_set_epi64x(last, first), pad], 8)
+        } else {
+            let first = src.cast::<i32>().read_unaligned();
+            let last = src.add(len - 4).cast::<i32>().read_unaligned();
+            let fill4 = i32::from_ne_bytes([fill; 4]);
+            ([_mm_setr_epi32(first, last, fill4, fill4), pad], 4)
+        }
+    }
+}
+
+/// [`Vector::short_copy`](crate::generic::Vector::short_copy) for `4 <= len < 32` with
+/// one or two 128-bit registers: 16-byte halves, or 8- or 4-byte halves combined into one
+/// register (the small halves are stored back from general registers).
+///
+/// # Safety
+/// SSE2; `src` is valid for `len` reads and `dst` for `len` writes; `4 <= len < 32`.
+#[inline(always)]
+unsafe fn short_copy128(src: *const u8, len: usize, flags: Flags, dst: *mut u8) -> bool {
+    debug_assert!((4..32).contains(&len));
+    // SAFETY: every access lies in `src[0..len]` or `dst[0..len]`: 16-byte halves when
+    // `len >= 16`, 8-byte ones when `len >= 8`, else 4-byte ones with `len >= 4`.
+    unsafe {
+        if len >= 16 {
+            let first = _mm_loadu_si128(src.cast());
+            let last = _mm_loadu_si128(src.add(len - 16).cast());
+            let both = _mm_or_si128(flag_bytes128(first, flags), flag_bytes128(last, flags));
+            if _mm_movemask_epi8(both) != 0 {
+                return false;
+            }
+            _mm_storeu_si128(dst.cast(), first);
+            _mm_storeu_si128(dst.add(len - 16).cast(), last);
+        } else if len >= 8 {
+            let first = src.cast::<u64>().read_unaligned();
+            let last = src.add(len - 8).cast::<u64>().read_unaligned();
+            let v = _mm_set_epi64x(last as i64, first as i64);
+            if _mm_movemask_epi8(flag_bytes128(v, flags)) != 0 {
+                return false;
+            }
+            dst.cast::<u64>().write_unaligned(first);
+            dst.add(len - 8).cast::<u64>().write_unaligned(last);
+        } else {
+            let first = src.cast::<u32>().read_unaligned();
+            let last = src.add(len - 4).cast::<u32>().read_unaligned();
+            // Both halves in every 8-byte lane: no filler to flag.
+            let v = _mm_set1_epi64x((u64::from(first) | u64::from(last) << 32) as i64);
+            if _mm_movemask_epi8(flag_bytes128(v, flags)) != 0 {
+                return false;
+            }
+            dst.cast::<u32>().write_unaligned(first);
+            dst.add(len - 4).cast::<u32>().write_unaligned(last);
+        }
+        true
+    }
+}
+
+/// [`Vector::utf8_bmp3`](crate::generic::Vector::utf8_bmp3) with AVX2 (used by the AVX2
+/// and AVX-512 backends): eight units at a time are widened to 32 bits, each lane becomes
+/// its three UTF-8 bytes, and a byte shuffle packs four lanes' bytes into 12.
+///
+/// # Safety
+/// AVX2; `src` is valid for 64 reads, `dst` for 196 writes.
+#[inline(always)]
+unsafe fn utf8_bmp3_avx2(src: *const u16, dst: *mut u8) -> bool {
+    // SAFETY: AVX2 is enabled (the caller's contract); the loads read `src[0..64]`.
+    unsafe {
+        let p = src.cast::<__m256i>();
+        let units = [
+            _mm256_loadu_si256(p),
+            _mm256_loadu_si256(p.add(1)),
+            _mm256_loadu_si256(p.add(2)),
+            _mm256_loadu_si256(p.add(3)),
+        ];
+        // Three-byte characters have a non-zero top five bits, and are not surrogates.
+        let top = _mm256_set1_epi16(0xF800u16 as i16);
+        let surrogate = _mm256_set1_epi16(0xD800u16 as i16);
+        let mut bad = _mm256_setzero_si256();
+        for x in units {
+            let t = _mm256_and_si256(x, top);
+            let two_or_less = _mm256_cmpeq_epi16(t, _mm256_setzero_si256());
+            let in_surrogates = _mm256_cmpeq_epi16(t, surrogate);
+            bad = _mm256_or_si256(bad, _mm256_or_si256(two_or_less, in_surrogates));
+        }
+        if _mm256_movemask_epi8(bad) != 0 {
+            return false;
+        }
+        // Bytes 0..2 of each 32-bit lane, of each 128-bit half, packed to the front.
+        let pack = _mm256_setr_epi8(
+            0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, //
+            0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+        );
+        let lead = _mm256_set1_epi32(0x0080_80E0);
+        let mid = _mm256_set1_epi32(0x3F00);
+        let low = _mm256_set1_epi32(0x3F_0000);
+        let mut out = dst;
+        for x in units {
+            for eight in [_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x)] {
+                let c = _mm256_cvtepu16_epi32(eight);
+                // Little-endian lane: E0|c>>12, 80|(c>>6)&3F, 80|c&3F, 0.
+                let b0 = _mm256_srli_epi32::<12>(c);
+                let b1 = _mm256_and_si256(_mm256_slli_epi32::<2>(c), mid);
+                let b2 = _mm256_and_si256(_mm256_slli_epi32::<16>(c), low);
+                let bytes = _mm256_or_si256(_mm256_or_si256(b0, b1), _mm256_or_si256(b2, lead));
+                let packed = _mm256_shuffle_epi8(bytes, pack);
+                // 12 useful bytes in each half; the 4 after them are overwritten next.
+                _mm_storeu_si128(out.cast(), _mm256_castsi256_si128(packed));
+                _mm_storeu_si128(out.add(12).cast(), _mm256_extracti128_si256::<1>(packed));
+                out = out.add(24);
+            }
+        }
+        true
+    }
+}
+
+/// [`Vector::ascii_u16_escapes`](crate::generic::Vector::ascii_u16_escapes) with AVX2
+/// (used by the AVX2 and AVX-512 backends). Per eight units: the nibbles of each byte
+/// become hex digits through a 16-entry byte shuffle, the two digit vectors are
+/// interleaved so each unit's four digits are adjacent, and two more shuffles spread
+/// them, two units per 16-byte store, after a `\u` prefix.
+///
+/// # Safety
+/// AVX2; `src` is valid for 64 reads, `dst` for 400 writes.
+#[inline(always)]
+unsafe fn ascii_u16_escapes_avx2(src: *const u16, dst: *mut u8) -> bool {
+    // SAFETY: AVX2 is enabled (the caller's contract); the loads read `src[0..64]`, the
+    // stores write `dst[0..388]`.
+    unsafe {
+        let p = src.cast::<__m256i>();
+        let units = [
+            _mm256_loadu_si256(p),
+            _mm256_loadu_si256(p.add(1)),
+            _mm256_loadu_si256(p.add(2)),
+            _mm256_loadu_si256(p.add(3)),
+        ];
+        // All at least U+007F: max(x, 0x7F) == x.
+        let del = _mm256_set1_epi16(0x7F);
+        let mut ok = _mm256_set1_epi8(-1);
+        for x in units {
+            ok = _mm256_and_si256(ok, _mm256_cmpeq_epi16(_mm256_max_epu16(x, del), x));
+        }
+        if _mm256_movemask_epi8(ok) != -1 {
+            return false;
+        }
+        let hex = _mm_setr_epi8(
+            b'0' as i8, b'1' as i8, b'2' as i8, b'3' as i8, b'4' as i8, b'5' as i8, b'6' as i8,
+            b'7' as i8, b'8' as i8, b'9' as i8, b'a' as i8, b'b' as i8, b'c' as i8, b'd' as i8,
+            b'e' as i8, b'f' as i8,
+        );
+        let nibble = _mm_set1_epi8(0x0F);
+        // Each unit's digits arrive as the dword [n1, n0, n3, n2] (n3 the top nibble);
+        // these put two units' digits in order after a `\u` each, in 12 bytes.
+        let first_two = _mm_setr_epi8(-1, -1, 2, 3, 0, 1, -1, -1, 6, 7, 4, 5, -1, -1, -1, -1);
+        let last_two = _mm_setr_epi8(-1, -1, 10, 11, 8, 9, -1, -1, 14, 15, 12, 13, -1, -1, -1, -1);
+        let prefix = _mm_setr_epi8(
+            b'\\' as i8,
+            b'u' as i8,
+            0,
+            0,
+            0,
+            0,
+            b'\\' as i8,
+            b'u' as i8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        );
+        let mut out = dst;
+        for x in units {
+            for eight in [_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x)] {
+                let low = _mm_shuffle_epi8(hex, _mm_and_si128(eight, nibble));
+                let high = _mm_shuffle_epi8(hex, _mm_and_si128(_mm_srli_epi16::<4>(eight), nibble));
+                for four in [_mm_unpacklo_epi8(high, low), _mm_unpackhi_epi8(high, low)] {
+                    let a = _mm_or_si128(_mm_shuffle_epi8(four, first_two), prefix);
+                    let b = _mm_or_si128(_mm_shuffle_epi8(four, last_two), prefix);
+                    _mm_storeu_si128(out.cast(), a);
+                    _mm_storeu_si128(out.add(12).cast(), b);
+                    out = out.add(24);
+                }
+            }
+        }
+        true
+    }
+}
