@@ -474,3 +474,18 @@ pub unsafe fn dict_entry_slots(dict: *mut PyObject) -> Option<EntrySlots> {
 pub unsafe fn dict_entry_slots(_dict: *mut PyObject) -> Option<EntrySlots> {
     None
 }
+
+/// Run an entry point, turning a Rust panic (a bug) into `SystemError` rather than an
+/// abort of the interpreter.
+pub fn guarded(body: impl FnOnce() -> *mut PyObject) -> *mut PyObject {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(_) => {
+            // SAFETY: raising with the GIL held.
+            unsafe {
+                PyErr_SetString(PyExc_SystemError, c"rjson: internal error (panic)".as_ptr());
+            }
+            std::ptr::null_mut()
+        }
+    }
+}

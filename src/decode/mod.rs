@@ -17,13 +17,13 @@ mod source;
 mod utf8;
 
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 use pyo3_ffi::*;
 use rjson_simd::{dispatch, Kernel, Scalar, WithKernel};
 
 use crate::globals;
+use crate::pyffi::guarded;
 use crate::pyffi::{str_data, Owned, StrData};
 use cache::Caches;
 use parser::{Fail, Hooks, Why};
@@ -444,21 +444,6 @@ unsafe fn delegate(args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut 
             return PyObject_Vectorcall(json_loads, argv.as_ptr(), nargs as usize, kwnames);
         }
         PyObject_Vectorcall(json_loads, args, nargs as usize, kwnames)
-    }
-}
-
-/// Run an entry point, turning a Rust panic (a bug) into `SystemError` rather than an
-/// abort of the interpreter.
-fn guarded(body: impl FnOnce() -> *mut PyObject) -> *mut PyObject {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(result) => result,
-        Err(_) => {
-            // SAFETY: raising with the GIL held.
-            unsafe {
-                PyErr_SetString(PyExc_SystemError, c"rjson: internal error (panic)".as_ptr());
-            }
-            std::ptr::null_mut()
-        }
     }
 }
 

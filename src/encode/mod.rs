@@ -8,13 +8,13 @@ mod serializer;
 mod writer;
 
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 use pyo3_ffi::*;
 use rjson_simd::{dispatch, Kernel, WithKernel};
 
 use crate::globals;
+use crate::pyffi::guarded;
 use options::{Defaults, Options};
 use serializer::{Encoder, Error};
 use buffer::{Buffer, Output};
@@ -156,21 +156,6 @@ unsafe fn delegate_dumps_bytes(
             return std::ptr::null_mut();
         };
         PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr())
-    }
-}
-
-/// Run an entry point, turning a Rust panic (a bug) into `SystemError` rather than an
-/// abort of the interpreter.
-fn guarded(body: impl FnOnce() -> *mut PyObject) -> *mut PyObject {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(result) => result,
-        Err(_) => {
-            // SAFETY: raising with the GIL held.
-            unsafe {
-                PyErr_SetString(PyExc_SystemError, c"rjson: internal error (panic)".as_ptr());
-            }
-            std::ptr::null_mut()
-        }
     }
 }
 
