@@ -720,3 +720,32 @@ def test_round_trip_through_loads():
     obj = {"a": [1, -2**70, 2.5, None, True, "\xe9\u4e2d\U0001f600\n\""], "b": {"c": {}}}
     assert json.loads(rjson.dumps(obj)) == obj
     assert json.loads(rjson.dumps_bytes(obj)) == obj
+
+
+# ----- ensure_ascii=False text of mixed string kinds -----
+
+#: One string of each storage kind (ASCII, Latin-1, UCS-2, UCS-4), some with escapes and
+#: lone surrogates, so that a text result is stitched from byte runs and wide parts.
+MIXED_KIND_STRINGS = [
+    "plain",
+    "caf\xe9 \"quoted\"\n",
+    "\u4e2d\u6587\t\\ \u3000",
+    "\ud800 lone \udfff",
+    "\U0001f600 face \x00",
+    "\U0001f600\ud83d",
+    "",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_text_of_mixed_kinds(seed):
+    """``dumps(ensure_ascii=False)`` keeps every character as it is, in a ``str`` of the
+    narrowest kind (equality with json's result also compares the kind)."""
+    rng = random.Random(seed)
+    picks = [rng.choice(MIXED_KIND_STRINGS) for _ in range(rng.randint(1, 6))]
+    obj = {p + str(i): [p, i, {p: p}] for i, p in enumerate(picks)}
+    for indent in (None, 2):
+        expected = json.dumps(obj, ensure_ascii=False, indent=indent)
+        got = rjson.dumps(obj, ensure_ascii=False, indent=indent)
+        assert got == expected
+        assert max(map(ord, got)) == max(map(ord, expected))

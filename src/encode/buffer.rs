@@ -14,6 +14,8 @@ use std::cell::Cell;
 use pyo3_ffi::*;
 use rjson_simd::SLACK;
 
+use super::text::WideParts;
+
 /// A thread keeps a scratch buffer up to this capacity for its next call; a larger one
 /// (a result of many megabytes) is freed after use.
 const KEEP_CAPACITY: usize = 8 << 20;
@@ -29,8 +31,12 @@ pub enum Output {
     Bytes,
     /// A `str` known to be ASCII (`ensure_ascii` with ASCII separators and indent).
     AsciiStr,
-    /// A `str` that may hold anything: written as (surrogatepass) UTF-8, decoded at the end.
+    /// A `str` of any characters (`ensure_ascii=False` with an ASCII layout): characters up
+    /// to U+00FF as bytes, wider strings in `wide` (see `text`).
     Text,
+    /// A `str` written as UTF-8 and decoded at the end: `ensure_ascii` with a non-ASCII
+    /// indent or separator.
+    Utf8Text,
 }
 
 pub struct Buffer {
@@ -41,8 +47,10 @@ pub struct Buffer {
     cap: usize,
     scratch: Vec<u8>,
     output: Output,
-    /// Whether anything but ASCII was written (then a `Text` result must be decoded).
+    /// Whether a byte above 0x7F was written (else a `Text` or `Utf8Text` result is ASCII).
     pub non_ascii: bool,
+    /// The UCS-2 and UCS-4 strings of a `Text` result.
+    pub wide: WideParts,
 }
 
 impl Buffer {
@@ -60,6 +68,7 @@ impl Buffer {
             scratch,
             output,
             non_ascii: false,
+            wide: WideParts::default(),
         }
     }
 
@@ -91,16 +100,33 @@ impl Buffer {
         self.cap = self.scratch.capacity();
     }
 
+    /// The current length in bytes.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     /// The result object, or null with an exception set.
     pub fn finish(self) -> *mut PyObject {
-        // A `Text` result with no non-ASCII byte is simply an ASCII `str`.
-        let output = if self.output == Output::Text && !self.non_ascii {
-            Output::AsciiStr
-        } else {
-            self.output
-        };
-        // SAFETY: GIL held; the bytes are ours, initialised, and of the kind `output` needs.
-        unsafe { new_object(self.as_slice(), output) }
+        let bytes = self.as_slice();
+        // SAFETY: (all arms) GIL held; the bytes are ours, initialised, and of the kind each
+        // constructor needs (ASCII where `non_ascii` is false; wide parts placed in order).
+        unsafe {
+            match self.output {
+                Output::Text if !self.wide.is_empty() => self.wide.build_str(bytes),
+                Output::Text | Output::Utf8Text if !self.non_ascii => ascii_str(bytes),
+                Output::Text => latin1_str(bytes),
+                Output::Utf8Text => PyUnicode_DecodeUTF8(
+                    bytes.as_ptr().cast(),
+                    bytes.len() as Py_ssize_t,
+                    std::ptr::null(),
+                ),
+                Output::AsciiStr => ascii_str(bytes),
+                Output::Bytes => {
+                    PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as Py_ssize_t)
+                }
+            }
+        }
     }
 
     #[inline(always)]
@@ -222,29 +248,35 @@ impl Drop for Buffer {
     }
 }
 
-/// A new result object holding `bytes`.
+/// A `str` of the ASCII `bytes`, or null with an exception set.
 ///
 /// # Safety
-/// GIL held. For `AsciiStr`, `bytes` is ASCII; for `Text`, (surrogatepass) UTF-8.
-unsafe fn new_object(bytes: &[u8], output: Output) -> *mut PyObject {
-    let len = bytes.len() as Py_ssize_t;
-    // SAFETY: `PyUnicode_New(len, 127)` has room for `len` ASCII bytes, all of which we
-    // write; the other constructors copy from `bytes`.
+/// GIL held; `bytes` is ASCII.
+unsafe fn ascii_str(bytes: &[u8]) -> *mut PyObject {
+    // SAFETY: forwarded; 127 makes a compact ASCII str, as CPython requires for this text.
+    unsafe { str_of_bytes(bytes, 127) }
+}
+
+/// A `str` whose characters are the bytes (Latin-1), or null with an exception set.
+///
+/// # Safety
+/// GIL held; some byte is above 0x7F (so that a one-byte non-ASCII str is canonical).
+unsafe fn latin1_str(bytes: &[u8]) -> *mut PyObject {
+    // SAFETY: forwarded.
+    unsafe { str_of_bytes(bytes, 255) }
+}
+
+/// # Safety
+/// GIL held; `maxchar` (127 or 255) is the narrowest bound of the bytes' characters.
+unsafe fn str_of_bytes(bytes: &[u8], maxchar: Py_UCS4) -> *mut PyObject {
+    // SAFETY: a one-byte-kind str with room for `bytes.len()` characters, all written.
     unsafe {
-        match output {
-            Output::Bytes => PyBytes_FromStringAndSize(bytes.as_ptr().cast(), len),
-            Output::AsciiStr => {
-                let text = PyUnicode_New(len, 127);
-                if !text.is_null() {
-                    let data = PyUnicode_DATA(text) as *mut u8;
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
-                }
-                text
-            }
-            Output::Text => {
-                PyUnicode_DecodeUTF8(bytes.as_ptr().cast(), len, c"surrogatepass".as_ptr())
-            }
+        let text = PyUnicode_New(bytes.len() as Py_ssize_t, maxchar);
+        if !text.is_null() {
+            let data = PyUnicode_DATA(text) as *mut u8;
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
         }
+        text
     }
 }
 

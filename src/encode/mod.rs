@@ -5,6 +5,7 @@ mod buffer;
 mod number;
 mod options;
 mod serializer;
+mod text;
 mod writer;
 
 use std::marker::PhantomData;
@@ -55,11 +56,12 @@ fn encode_with<M: StrMode>(obj: *mut PyObject, options: &Options, buf: &mut Buff
     dispatch(globals::get().backend, job)
 }
 
-/// Encode and build the result object; null with an exception set on failure.
+/// Encode and build the result object (null with an exception set on failure), or `None`
+/// for a call the standard library is to make instead.
 ///
 /// # Safety
 /// GIL held; `obj` live.
-unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut PyObject {
+unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> Option<*mut PyObject> {
     // A `default=` callback that calls us again recurses through here, not through a
     // container: guard the native stack here too.
     if crate::stack::here() < crate::stack::floor() {
@@ -70,12 +72,17 @@ unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut 
                 c"maximum recursion depth exceeded while encoding a JSON object".as_ptr(),
             );
         }
-        return std::ptr::null_mut();
+        return Some(std::ptr::null_mut());
     }
     let output = match target {
         Target::Bytes => Output::Bytes,
-        Target::Str if options.ensure_ascii && options.layout_is_ascii => Output::AsciiStr,
-        Target::Str => Output::Text,
+        Target::Str if options.layout_is_ascii => {
+            if options.ensure_ascii { Output::AsciiStr } else { Output::Text }
+        }
+        Target::Str if options.ensure_ascii => Output::Utf8Text,
+        // A text result holds its layout as Latin-1 bytes (see `text`); a wider indent or
+        // separator is rare enough to leave to `json`.
+        Target::Str => return None,
     };
     let mut buf = Buffer::new(output);
     buf.non_ascii = !options.layout_is_ascii;
@@ -85,31 +92,12 @@ unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> *mut 
         (Target::Bytes, false) => encode_with::<Utf8Mode>(obj, options, &mut buf),
     };
     match result {
-        Ok(()) => buf.finish(),
-        Err(Error::Python) => std::ptr::null_mut(),
-        Err(Error::Surrogate) => {
-            drop(buf);
-            // SAFETY: forwarded.
-            unsafe { raise_str_encode_error(obj, options) }
-        }
+        Ok(()) => Some(buf.finish()),
+        Err(Error::Python) => Some(std::ptr::null_mut()),
+        // `dumps_bytes` met a lone surrogate: `json.dumps(...).encode()` raises the exact
+        // `UnicodeEncodeError` (its position counts characters of the whole text).
+        Err(Error::Surrogate) => None,
     }
-}
-
-/// `dumps_bytes` met a lone surrogate. Raise exactly what `dumps(...).encode("utf-8")`
-/// raises (its `UnicodeEncodeError` names the position in the whole text) by writing the
-/// text with the surrogate kept and encoding it.
-#[cold]
-unsafe fn raise_str_encode_error(obj: *mut PyObject, options: &Options) -> *mut PyObject {
-    let mut buf = Buffer::new(Output::Text);
-    buf.non_ascii = true;
-    if encode_with::<TextMode>(obj, options, &mut buf).is_err() {
-        return std::ptr::null_mut();
-    }
-    let Some(text) = crate::pyffi::Owned::new(buf.finish()) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: encoding a str we own, GIL held.
-    unsafe { PyUnicode_AsEncodedString(text.ptr(), c"utf-8".as_ptr(), c"strict".as_ptr()) }
 }
 
 /// Hand a call to `json.dumps` unchanged: it then behaves (and fails) exactly as `json`.
@@ -191,10 +179,9 @@ unsafe extern "C" fn dumps(
 ) -> *mut PyObject {
     // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
     guarded(|| unsafe {
-        match read_call(args, nargs, kwnames, Defaults::Json) {
-            Some(options) => encode(*args, &options, Target::Str),
-            None => delegate_dumps(args, nargs, kwnames),
-        }
+        read_call(args, nargs, kwnames, Defaults::Json)
+            .and_then(|options| encode(*args, &options, Target::Str))
+            .unwrap_or_else(|| delegate_dumps(args, nargs, kwnames))
     })
 }
 
@@ -206,10 +193,9 @@ unsafe extern "C" fn dumps_bytes(
 ) -> *mut PyObject {
     // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
     guarded(|| unsafe {
-        match read_call(args, nargs, kwnames, Defaults::Wire) {
-            Some(options) => encode(*args, &options, Target::Bytes),
-            None => delegate_dumps_bytes(args, nargs, kwnames),
-        }
+        read_call(args, nargs, kwnames, Defaults::Wire)
+            .and_then(|options| encode(*args, &options, Target::Bytes))
+            .unwrap_or_else(|| delegate_dumps_bytes(args, nargs, kwnames))
     })
 }
 
@@ -224,31 +210,46 @@ unsafe extern "C" fn dump_text(
 ) -> *mut PyObject {
     // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
     guarded(|| unsafe {
-        match read_call(args, nargs, kwnames, Defaults::Json) {
-            Some(mut options) => {
+        read_call(args, nargs, kwnames, Defaults::Json)
+            .and_then(|mut options| {
                 options.python_encoder = true;
                 encode(*args, &options, Target::Str)
-            }
-            None => {
+            })
+            .unwrap_or_else(|| {
                 let not_implemented = Py_NotImplemented();
                 Py_INCREF(not_implemented);
                 not_implemented
-            }
-        }
+            })
     })
 }
 
 const DUMPS_DOC: &std::ffi::CStr = c"dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, allow_nan=True, cls=None, indent=None, separators=None, default=None, sort_keys=False, **kw)
 --
 
-Serialize obj to a JSON formatted str, exactly as json.dumps does.";
+Serialize obj to a JSON formatted str, exactly as json.dumps does.
+
+Returns the same text json.dumps(obj, ...) returns for the same arguments: floats, big
+ints, NaN and Infinity, indent, separators, sort_keys, ensure_ascii, skipkeys, default and
+check_circular all behave as in json. A cls other than None or json.JSONEncoder, an
+unknown keyword or an argument of an unusual type is handed to json.dumps itself.
+
+Raises what json.dumps raises, with the same type and message: TypeError for a value
+that is not serializable (once default has been tried) or a key of an unsupported type
+without skipkeys; ValueError for a circular reference, or for NaN or Infinity with
+allow_nan=False; RecursionError for nesting deeper than json reaches; and whatever
+default raises.";
 
 const DUMPS_BYTES_DOC: &std::ffi::CStr = c"dumps_bytes(obj, *, skipkeys=False, ensure_ascii=False, check_circular=True, allow_nan=True, cls=None, indent=None, separators=(',', ':'), default=None, sort_keys=False, **kw)
 --
 
-Serialize obj to UTF-8 JSON bytes: json.dumps(obj, **kw).encode('utf-8') with the wire-format
-defaults ensure_ascii=False and separators=(',', ':'), written without an intermediate str.
-A lone surrogate raises UnicodeEncodeError, as str.encode would.";
+Serialize obj to UTF-8 JSON bytes.
+
+Returns json.dumps(obj, **kw).encode('utf-8') with the wire-format defaults
+ensure_ascii=False and separators=(',', ':') (an explicit separators=None means json's
+own), written straight into the bytes object without an intermediate str. Every other
+argument, the delegation of a custom cls or unusual argument to json.dumps, and every
+error are as for dumps; in addition a lone surrogate in the output raises the
+UnicodeEncodeError that str.encode('utf-8') would raise.";
 
 /// The raw entry points, registered with `PyModule_AddFunctions` (which keeps a pointer
 /// to the table, hence `static`).
