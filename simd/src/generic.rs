@@ -150,6 +150,18 @@ pub(crate) trait Vector: Copy {
         false
     }
 
+    /// Transcode 64 Latin-1 bytes, none of which needs an escape, to UTF-8 (64 to 128
+    /// bytes), returning the count written. The fast path for accented text; backends
+    /// without a byte shuffle leave it out (`None`, having written nothing).
+    ///
+    /// # Safety
+    /// `src` is valid for 64 reads, `dst` for 128 + 16 bytes of writes; `src` holds no
+    /// byte that `Flags::Escape` flags.
+    #[inline(always)]
+    unsafe fn utf8_latin1(_src: *const u8, _dst: *mut u8) -> Option<usize> {
+        None
+    }
+
     /// Write 64 UCS-2 units as `\uXXXX` escapes (384 bytes) if they are all at least
     /// U+007F (which `ensure_ascii` writes that way, surrogates included); return false,
     /// having written nothing, otherwise. The fast path for CJK text under
@@ -501,6 +513,20 @@ pub(crate) trait Job {
     ) -> Option<*mut Self::Dst> {
         None
     }
+
+    /// A block with flagged units, written faster than by fixing them one by one if the
+    /// kernel knows how; `None`, having written nothing, otherwise.
+    ///
+    /// # Safety
+    /// As for [`Job::dense`]; `bytes` is the block's narrowed units.
+    #[inline(always)]
+    unsafe fn mixed<V: Vector>(
+        _src: *const Self::Src,
+        _bytes: V,
+        _dst: *mut Self::Dst,
+    ) -> Option<*mut Self::Dst> {
+        None
+    }
 }
 
 /// Escape into units of the same width (`ensure_ascii=False`, same storage kind).
@@ -589,6 +615,18 @@ impl<U: Lanes> Job for Utf8<U> {
         // SAFETY: `U` is `u16` (checked above); the caller provides 64 units of reads and
         // 384 bytes of writes, more than the 208 `utf8_bmp3` needs.
         unsafe { V::utf8_bmp3(src.cast::<u16>(), dst).then(|| dst.add(192)) }
+    }
+
+    #[inline(always)]
+    unsafe fn mixed<V: Vector>(src: *const U, bytes: V, dst: *mut u8) -> Option<*mut u8> {
+        // Latin-1 with accents but nothing to escape: transcode the block in registers.
+        // SAFETY: target features enabled (the caller's contract).
+        if core::mem::size_of::<U>() != 1 || unsafe { bytes.any(Flags::Escape) } {
+            return None;
+        }
+        // SAFETY: `U` is `u8` (checked above) and the block has no escapes; the caller
+        // provides 64 reads and 384 bytes of writes, more than the 144 needed.
+        unsafe { V::utf8_latin1(src.cast::<u8>(), dst).map(|n| dst.add(n)) }
     }
 }
 
@@ -798,6 +836,10 @@ unsafe fn fix_flagged<V: Vector, J: Job, const BOUNDED: bool>(
     let mask = unsafe { bytes.flags(J::FLAGS) };
     // SAFETY: 64 units in bounds at `i`.
     let b = unsafe { s.add(i) };
+    // SAFETY: 64 units in bounds; the output has room for six per unit.
+    if let Some(end) = unsafe { J::mixed::<V>(b, bytes, out) } {
+        return Ok(end);
+    }
     if mask == u64::MAX {
         // Every unit flagged: CJK, or other text without a single ASCII character.
         // SAFETY: 64 units in bounds; the output has room for six per unit.

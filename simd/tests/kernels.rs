@@ -786,6 +786,23 @@ proptest! {
         for_each_backend(&Random { bytes, wide16, wide32, gap, dst_off });
     }
 
+    /// Random accented Latin-1 text with nothing to escape (or rarely one escape), mixing
+    /// ASCII and non-ASCII bytes in every block: the shape the shuffle transcoders take.
+    #[test]
+    fn random_latin1_text(
+        bytes in proptest::collection::vec(prop_oneof![
+            8 => 0x20u8..=0x7E,
+            8 => 0x80u8..=0xFF,
+            1 => any::<u8>(),
+        ], 0..600),
+        gap in 0usize..64,
+        dst_off in 0usize..64,
+    ) {
+        let wide16 = bytes.iter().map(|&b| b.into()).collect();
+        let wide32 = bytes.iter().map(|&b| b.into()).collect();
+        for_each_backend(&Random { bytes, wide16, wide32, gap, dst_off });
+    }
+
     /// Random UCS-2 arrays, surrogates included.
     #[test]
     fn random_ucs2(units in any_u16s(), gap in 0usize..64, dst_off in 0usize..64) {

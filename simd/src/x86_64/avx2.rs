@@ -5,7 +5,7 @@
 //! `tzcnt` and `blsr`.
 
 use super::{
-    ascii_u16_escapes_avx2, load_short128, max_lane128, short_copy128, utf8_bmp3_avx2, Detected,
+    ascii_u16_escapes_avx2, load_short128, max_lane128, short_copy128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected,
 };
 use crate::generic::{Flags, Vector};
 use core::arch::x86_64::*;
@@ -209,6 +209,12 @@ impl Vector for V256x2 {
     unsafe fn utf8_bmp3(src: *const u16, dst: *mut u8) -> bool {
         // SAFETY: AVX2 enabled; forwarded bounds.
         unsafe { utf8_bmp3_avx2(src, dst) }
+    }
+
+    #[inline(always)]
+    unsafe fn utf8_latin1(src: *const u8, dst: *mut u8) -> Option<usize> {
+        // SAFETY: AVX2 (hence SSSE3) is among this backend's features; forwarded bounds.
+        unsafe { utf8_latin1_ssse3(src, dst) }
     }
 
     #[inline(always)]

@@ -4,7 +4,7 @@
 //! conversions (which keep source order), and strings shorter than a block are read and
 //! written with masked loads and stores, which never touch the bytes masked off.
 
-use super::{ascii_u16_escapes_avx2, max_lane128, utf8_bmp3_avx2, Detected};
+use super::{ascii_u16_escapes_avx2, max_lane128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected};
 use crate::generic::{Flags, Vector};
 use core::arch::x86_64::*;
 
@@ -152,6 +152,12 @@ impl Vector for V512 {
     unsafe fn utf8_bmp3(src: *const u16, dst: *mut u8) -> bool {
         // SAFETY: AVX2 is among this backend's features; forwarded bounds.
         unsafe { utf8_bmp3_avx2(src, dst) }
+    }
+
+    #[inline(always)]
+    unsafe fn utf8_latin1(src: *const u8, dst: *mut u8) -> Option<usize> {
+        // SAFETY: AVX2 (hence SSSE3) is among this backend's features; forwarded bounds.
+        unsafe { utf8_latin1_ssse3(src, dst) }
     }
 
     #[inline(always)]

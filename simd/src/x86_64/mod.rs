@@ -283,3 +283,70 @@ unsafe fn ascii_u16_escapes_avx2(src: *const u16, dst: *mut u8) -> bool {
         true
     }
 }
+
+/// For each mask of the non-ASCII bytes among eight Latin-1 bytes: the byte shuffle that
+/// packs their interleaved (lead, continuation) pairs into UTF-8, keeping a pair's
+/// continuation byte only where its bit is set. Unused positions select zero (0x80).
+static LATIN1_PACK: [[u8; 16]; 256] = latin1_pack_table();
+
+const fn latin1_pack_table() -> [[u8; 16]; 256] {
+    let mut table = [[0x80u8; 16]; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let mut out = 0;
+        let mut unit = 0;
+        while unit < 8 {
+            table[mask][out] = 2 * unit as u8;
+            out += 1;
+            if mask & (1 << unit) != 0 {
+                table[mask][out] = 2 * unit as u8 + 1;
+                out += 1;
+            }
+            unit += 1;
+        }
+        mask += 1;
+    }
+    table
+}
+
+/// [`Vector::utf8_latin1`](crate::generic::Vector::utf8_latin1) with SSSE3 (used by the
+/// AVX2 and AVX-512 backends). Per 16 bytes: every byte becomes a (lead, continuation)
+/// pair, the lead being the byte itself for ASCII and `0xC0 | b >> 6` otherwise; the pairs
+/// of each eight bytes are interleaved into one register and `LATIN1_PACK` drops the
+/// continuation bytes of the ASCII ones.
+///
+/// # Safety
+/// SSSE3 (implied by AVX2); `src` is valid for 64 reads, `dst` for 144 writes.
+#[inline(always)]
+unsafe fn utf8_latin1_ssse3(src: *const u8, dst: *mut u8) -> Option<usize> {
+    // SAFETY: SSSE3 is enabled (the caller's contract); loads read `src[0..64]`; each
+    // store writes 16 bytes at `out`, which stays below `dst + 128` before it.
+    unsafe {
+        let mut out = dst;
+        for chunk in 0..4 {
+            let v = _mm_loadu_si128(src.add(16 * chunk).cast());
+            let non_ascii = _mm_movemask_epi8(v) as u32;
+            let is_non_ascii = _mm_cmplt_epi8(v, _mm_setzero_si128());
+            let top_bits = _mm_and_si128(_mm_srli_epi16::<6>(v), _mm_set1_epi8(0x03));
+            let two_byte_lead = _mm_or_si128(top_bits, _mm_set1_epi8(0xC0u8 as i8));
+            let lead = _mm_or_si128(
+                _mm_and_si128(is_non_ascii, two_byte_lead),
+                _mm_andnot_si128(is_non_ascii, v),
+            );
+            let continuation = _mm_or_si128(
+                _mm_and_si128(v, _mm_set1_epi8(0x3F)),
+                _mm_set1_epi8(0x80u8 as i8),
+            );
+            let halves = [
+                (_mm_unpacklo_epi8(lead, continuation), non_ascii & 0xFF),
+                (_mm_unpackhi_epi8(lead, continuation), non_ascii >> 8),
+            ];
+            for (pairs, mask) in halves {
+                let pack = _mm_loadu_si128(LATIN1_PACK[mask as usize].as_ptr().cast());
+                _mm_storeu_si128(out.cast(), _mm_shuffle_epi8(pairs, pack));
+                out = out.add(8 + mask.count_ones() as usize);
+            }
+        }
+        Some(out.offset_from(dst) as usize)
+    }
+}
