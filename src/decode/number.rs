@@ -11,8 +11,21 @@ use pyo3_ffi::*;
 
 use super::pow5::{LARGEST_POWER, POWERS_OF_FIVE, SMALLEST_POWER};
 
-/// Integers with at most this many digits fit an `i64` and skip `PyLong_FromString`.
-pub const FAST_INT_DIGITS: usize = 18;
+/// The value of an integer's text from its digit count and its digits as `digit_run`
+/// accumulated them (exact up to 19 digits), when it fits an `i64`; longer or larger
+/// integers go through `PyLong_FromString`.
+#[inline(always)]
+pub fn i64_value(int_digits: usize, digits: u64, negative: bool) -> Option<i64> {
+    if int_digits > 19 {
+        return None;
+    }
+    if negative {
+        // Magnitudes up to 2^63: -2^63 is the one beyond `i64::MAX` that still fits.
+        (digits <= 1 << 63).then(|| (digits as i64).wrapping_neg())
+    } else {
+        i64::try_from(digits).ok()
+    }
+}
 
 /// Floats with at most this many digits (leading zeros included) have exact digits in a
 /// `u64`.

@@ -15,7 +15,7 @@ use pyo3_ffi::*;
 use rjson_simd::Kernel;
 
 use super::cache::{head_of, new_ascii, Caches, MAX_SHAPE_KEYS};
-use super::number::{self, FAST_FLOAT_DIGITS, FAST_INT_DIGITS};
+use super::number::{self, FAST_FLOAT_DIGITS};
 use super::source::{str_from_chars, Source, StrError};
 use crate::globals;
 use crate::stack;
@@ -776,8 +776,7 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
             if is_float {
                 let parts = (digits, exponent - frac_digits as i64, int_digits + frac_digits);
                 self.float(&self.src[start..i], parts, negative)
-            } else if self.hooks.parse_int.is_null() && int_digits <= FAST_INT_DIGITS {
-                let value = if negative { -(digits as i64) } else { digits as i64 };
+            } else if let Some(value) = self.fast_int(int_digits, digits, negative) {
                 new_object(match self.caches.as_deref_mut() {
                     Some(caches) => caches.int(value),
                     None => PyLong_FromLongLong(value),
@@ -786,6 +785,15 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
                 self.big_or_custom_int(&self.src[start..i])
             }
         }
+    }
+
+    /// An integer without a `parse_int` hook that fits an `i64`: its value.
+    #[inline(always)]
+    fn fast_int(&self, int_digits: usize, digits: u64, negative: bool) -> Option<i64> {
+        if !self.hooks.parse_int.is_null() {
+            return None;
+        }
+        number::i64_value(int_digits, digits, negative)
     }
 
     /// The exponent whose `e` is at `e_start`, if it has digits (else `json` ends the

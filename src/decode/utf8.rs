@@ -85,6 +85,23 @@ fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
+/// The character of a three-byte sequence at `bytes[i..]` (U+0800 to U+FFFF, the
+/// surrogates included, as `surrogatepass` allows), checked and decoded from one four-byte
+/// load: the fast path for CJK text. `None` for anything else, or when fewer than four
+/// bytes are left; `decode_multi` then decides.
+#[inline(always)]
+fn three_byte_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let chunk = bytes.get(i..i + 4)?;
+    let word = u32::from_le_bytes(chunk.try_into().ok()?);
+    // 1110xxxx 10xxxxxx 10xxxxxx, in little-endian byte order.
+    if word & 0x00C0_C0F0 != 0x0080_80E0 {
+        return None;
+    }
+    let c = (word & 0x0F) << 12 | (word >> 2) & 0x0FC0 | (word >> 16) & 0x3F;
+    // Below U+0800 the form is overlong, which the decoder rejects.
+    (c >= 0x800).then_some(c)
+}
+
 /// Whether `bytes.decode("utf-8", "surrogatepass")` succeeds.
 pub fn is_valid(bytes: &[u8]) -> bool {
     let mut i = 0;
@@ -141,7 +158,10 @@ pub unsafe fn decode_into<T: Unit>(src: &[u8], dst: *mut T, cap: usize) -> Optio
             i += 1;
             continue;
         }
-        let (c, len) = decode_multi(&src[i..])?;
+        let (c, len) = match three_byte_at(src, i) {
+            Some(c) => (c, 3),
+            None => decode_multi(&src[i..])?,
+        };
         if c > T::MAX || n >= cap {
             return None;
         }
