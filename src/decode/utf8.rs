@@ -85,21 +85,31 @@ fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// The character of a three-byte sequence at `bytes[i..]` (U+0800 to U+FFFF, the
-/// surrogates included, as `surrogatepass` allows), checked and decoded from one four-byte
-/// load: the fast path for CJK text. `None` for anything else, or when fewer than four
-/// bytes are left; `decode_multi` then decides.
+/// The multi-byte sequence at `bytes[i..]` (whose first byte is >= 0x80): its code point
+/// and length, or `None` when the decoder rejects it. As `decode_multi`, but where four
+/// bytes are left, checked and decoded from one four-byte load: the fast path for
+/// non-Latin text.
 #[inline(always)]
-fn three_byte_at(bytes: &[u8], i: usize) -> Option<u32> {
-    let chunk = bytes.get(i..i + 4)?;
-    let word = u32::from_le_bytes(chunk.try_into().ok()?);
-    // 1110xxxx 10xxxxxx 10xxxxxx, in little-endian byte order.
-    if word & 0x00C0_C0F0 != 0x0080_80E0 {
-        return None;
+pub fn decode_at(bytes: &[u8], i: usize) -> Option<(u32, usize)> {
+    if let Some(chunk) = bytes.get(i..i + 4) {
+        let word = u32::from_le_bytes(chunk.try_into().ok()?);
+        // The lead's pattern and the continuations' 10xxxxxx, checked in little-endian
+        // order; a code point below the form's range is overlong, one above U+10FFFF
+        // invalid. (Surrogates pass, as `surrogatepass` lets them.) Two-byte sequences
+        // (Latin-1 and the like) measured no faster this way than through `decode_multi`.
+        if word & 0x00C0_C0F0 == 0x0080_80E0 {
+            let c = (word & 0x0F) << 12 | (word >> 2) & 0x0FC0 | (word >> 16) & 0x3F;
+            return (c >= 0x800).then_some((c, 3));
+        }
+        if word & 0xC0C0_C0F8 == 0x8080_80F0 {
+            let c = (word & 0x07) << 18
+                | (word << 4) & 0x3_F000
+                | (word >> 10) & 0x0FC0
+                | (word >> 24) & 0x3F;
+            return (0x10000..=0x10FFFF).contains(&c).then_some((c, 4));
+        }
     }
-    let c = (word & 0x0F) << 12 | (word >> 2) & 0x0FC0 | (word >> 16) & 0x3F;
-    // Below U+0800 the form is overlong, which the decoder rejects.
-    (c >= 0x800).then_some(c)
+    decode_multi(&bytes[i..])
 }
 
 /// Whether `bytes.decode("utf-8", "surrogatepass")` succeeds.
@@ -115,7 +125,7 @@ pub fn is_valid(bytes: &[u8]) -> bool {
         if bytes[i] < 0x80 {
             i += 1;
         } else {
-            match decode_multi(&bytes[i..]) {
+            match decode_at(bytes, i) {
                 Some((_, len)) => i += len,
                 None => return false,
             }
@@ -158,10 +168,7 @@ pub unsafe fn decode_into<T: Unit>(src: &[u8], dst: *mut T, cap: usize) -> Optio
             i += 1;
             continue;
         }
-        let (c, len) = match three_byte_at(src, i) {
-            Some(c) => (c, 3),
-            None => decode_multi(&src[i..])?,
-        };
+        let (c, len) = decode_at(src, i)?;
         if c > T::MAX || n >= cap {
             return None;
         }
@@ -187,7 +194,7 @@ pub fn push_chars(src: &[u8], out: &mut Vec<u32>) -> Option<u32> {
         let mut n = 0;
         while i < src.len() {
             let b = src[i];
-            let (c, len) = if b < 0x80 { (b as u32, 1) } else { decode_multi(&src[i..])? };
+            let (c, len) = if b < 0x80 { (b as u32, 1) } else { decode_at(src, i)? };
             *dst.add(n) = c;
             max = max.max(c);
             n += 1;
