@@ -157,3 +157,34 @@ fn write_small_as_exponent(buf: &mut Buffer, sign: &[u8], body: &[u8]) {
     put(&PAIRS[(exponent % 100) * 2..][..2]);
     buf.extend(&out[..len]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decimal(value: u64) -> String {
+        let mut out = [0u8; INT_MAX_LEN];
+        // SAFETY: 20 bytes hold any u64's digits.
+        let n = unsafe { write_decimal(out.as_mut_ptr(), value) };
+        String::from_utf8(out[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn decimal_matches_to_string_at_every_length_and_edge() {
+        let mut values = vec![0, 9, 10, 99, 100, u64::MAX, i64::MAX as u64, 1 << 63];
+        for k in 0..20u32 {
+            let p = 10u64.pow(k);
+            values.extend([p - 1, p, p + 1, p.wrapping_mul(9) + 12345 % p.max(1)]);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            assert_eq!(decimal(v), v.to_string(), "{v}");
+        }
+    }
+}
