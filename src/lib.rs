@@ -20,13 +20,18 @@ mod globals;
 mod pyffi;
 mod stack;
 
-/// The name of the kernel backend in use: "avx512", "avx2", "sse2", "neon" or "scalar".
+/// The name of the SIMD kernel backend in use: "avx512", "avx2", "sse2", "neon" or "scalar".
+///
+/// Chosen once at import: the best one this CPU can run, or the one named by the
+/// RJSON_SIMD environment variable. Every backend produces the same output.
 #[pyfunction]
 fn simd_backend() -> &'static str {
     globals::get().backend.name()
 }
 
-/// The kernel backends this CPU can run, best first.
+/// The SIMD kernel backends this CPU can run, best first, as a tuple of names.
+///
+/// Any of them may be forced with RJSON_SIMD=name at import; "scalar" is always last.
 #[pyfunction]
 fn simd_backends(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     let names = rjson_simd::Backend::available().into_iter().map(|b| b.name());

@@ -27,11 +27,13 @@ __all__ = [
 
 
 def dump(obj, fp, **kw):
-    """Serialize ``obj`` as JSON to ``fp.write``, exactly as ``json.dump`` does.
+    """Serialize ``obj`` as JSON to ``fp.write``, exactly as ``json.dump`` does; returns None.
 
-    The text is built whole and written with one ``fp.write`` call (``json.dump`` writes it
-    in chunks), so on an error nothing has been written. A custom ``cls`` or an unusual
-    argument is handed to ``json.dump`` itself.
+    ``fp`` receives the text ``json.dump`` writes for the same arguments, built whole and
+    written with one ``fp.write`` call (``json.dump`` writes it in chunks), so on an error
+    nothing has been written. A custom ``cls`` or an unusual argument is handed to
+    ``json.dump`` itself. Raises what ``json.dump`` raises (as ``dumps`` does), and
+    whatever ``fp.write`` raises.
     """
     text = _dump_text(obj, **kw)
     if text is NotImplemented:
@@ -46,5 +48,8 @@ from ._rjson import loads  # noqa: E402
 def load(fp, **kw):
     """Deserialize ``fp`` (a ``.read()``-supporting file-like object holding a JSON
     document) to a Python object, exactly as ``json.load`` does: ``loads(fp.read(), **kw)``.
+
+    Returns what ``json.load`` returns; raises what ``loads`` raises for the text read
+    (``json.JSONDecodeError`` for a malformed document), and whatever ``fp.read`` raises.
     """
     return loads(fp.read(), **kw)

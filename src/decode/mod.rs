@@ -469,7 +469,19 @@ const LOADS_DOC: &CStr = c"loads(s, *, cls=None, object_hook=None, parse_float=N
 --
 
 Deserialize s (a str, bytes, bytearray or contiguous memoryview holding a JSON document)
-to a Python object, exactly as json.loads does, raising json.JSONDecodeError itself.";
+to a Python object, exactly as json.loads does.
+
+Returns what json.loads returns for the same arguments. bytes and bytearray are decoded
+as json.loads decodes them (UTF-8, UTF-16 or UTF-32, detected from the first bytes; a
+UTF-8 BOM is skipped); a memoryview is read as the bytes it holds (json.loads refuses
+one). object_hook, object_pairs_hook, parse_float, parse_int, parse_constant and
+strict=False behave as in json; a cls other than None or json.JSONDecoder, or an
+unusual argument, is handed to json.loads itself.
+
+Raises json.JSONDecodeError itself (a ValueError) with json's msg, pos, lineno and colno
+for a malformed document; TypeError for another type of s; UnicodeDecodeError for bytes
+that do not decode; ValueError for an integer longer than sys.get_int_max_str_digits();
+RecursionError for nesting deeper than json reaches; and whatever a hook raises.";
 
 /// The raw entry points, registered with `PyModule_AddFunctions` (which keeps a pointer
 /// to the table, hence `static`).
