@@ -138,7 +138,12 @@ def load_library(lib: str) -> tuple[dict, str]:
         import rjson
         if not hasattr(rjson, "simd_backend"):
             raise ImportError(f"the rjson at {rjson.__file__} is not this project's rjson")
-        compact = functools.partial(rjson.dumps, ensure_ascii=False, separators=(",", ":"))
+        dumps, wire = rjson.dumps, (",", ":")
+
+        def compact(obj):
+            # A plain call with keywords, as user code makes it (functools.partial would
+            # add a dict merge per call, several times rjson's own keyword handling).
+            return dumps(obj, ensure_ascii=False, separators=wire)
         version = getattr(rjson, "__version__", "?")
         return ({"bytes": rjson.dumps_bytes, "compact": compact, "str": rjson.dumps,
                  "loads": rjson.loads}, f"{version} ({rjson.simd_backend()})")
@@ -474,6 +479,48 @@ def header(runners: dict, s: Settings, missing: dict) -> str:
     return "\n".join(lines)
 
 
+# Peers drawn in the chart (json is far off the scale of the others and has its own column
+# in the tables; A/A is the noise gauge).
+CHART_PEERS = ["orjson", "ssrjson", "msgspec", "pyrjson", "pyrjson str"]
+
+
+def chart(path: str, cases: list, results: dict) -> None:
+    """One panel per mode: for each case, a bar per peer at its ratio (log scale; right
+    of the line at 1: rjson is faster)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    modes = list(results)
+    fig, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 0.34 * len(cases) + 1.8),
+                             sharey=True, squeeze=False)
+    for ax, mode in zip(axes[0], modes):
+        cells, columns = results[mode]
+        peers = [c.label for c in columns if c.label in CHART_PEERS]
+        height = 0.8 / max(1, len(peers))
+        for k, peer in enumerate(peers):
+            ys = [i + (k - (len(peers) - 1) / 2) * height for i in range(len(cases))]
+            xs = [cells[c].ratios.get(peer, float("nan")) for c in cases]
+            # Bars grow from 1 (a tie) towards the ratio: rightwards where rjson is faster.
+            ax.barh(ys, [x - 1 for x in xs], left=1, height=height, label=peer)
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlim(0.05, 30)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(MODE_TITLES[mode], fontsize=9)
+        ax.set_xlabel("peer time / rjson time (right of 1: rjson faster)", fontsize=8)
+        ax.grid(axis="x", which="both", alpha=0.3)
+    axes[0][0].set_yticks(range(len(cases)))
+    axes[0][0].set_yticklabels(cases, fontsize=8)
+    axes[0][0].invert_yaxis()
+    axes[0][0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"chart written to {path}", file=sys.stderr)
+
+
 def _read(path: str) -> str:
     try:
         return Path(path).read_text()
@@ -507,6 +554,8 @@ def parse_args(argv=None):
     p.add_argument("--pyrjson-python", metavar="PATH",
                    help="python of the virtual environment that has pyrjson")
     p.add_argument("--output", metavar="FILE", help="also write the Markdown report here")
+    p.add_argument("--chart", metavar="PNG",
+                   help="also draw the ratios as a chart (needs matplotlib)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("--worker", metavar="LIB", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -564,6 +613,7 @@ def main(argv=None) -> int:
         s.target = args.target_ms / 1e3
     runners, missing = start_runners(args.peers, args.pyrjson_python, args.clock)
     report, notes, checked = [header(runners, s, missing)], [], {}
+    results = {}   # mode -> (cells, columns), for the chart
     started = time.monotonic()
     for mode in args.modes:
         columns = [c for c in (LOADS_COLUMNS if mode == "loads" else DUMPS_COLUMNS)
@@ -573,6 +623,7 @@ def main(argv=None) -> int:
             print(f"  {mode:5} {case} ...", file=sys.stderr, flush=True)
             cells[case] = run_case(runners, columns, case, mode, s, checked, notes)
         report.append(table(mode, args.cases, cells, columns))
+        results[mode] = cells, columns
     errors = sorted({(case, label, why) for (case, _), (_, errs) in checked.items()
                      for label, why in errs.items()})
     notes += [f"{case}, {label}: failed: {why}" for case, label, why in errors]
@@ -583,6 +634,8 @@ def main(argv=None) -> int:
     print(text, end="")
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
+    if args.chart:
+        chart(args.chart, args.cases, results)
     for r in runners.values():
         if isinstance(r, Remote):
             r.close()

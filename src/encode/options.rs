@@ -9,7 +9,8 @@ use pyo3_ffi::*;
 
 use super::buffer::Buffer;
 use crate::globals;
-use crate::pyffi::Owned;
+use crate::pyffi::{Owned, StrData};
+use std::borrow::Cow;
 
 /// Indent strings longer than this are handed to the standard library (it builds them).
 const MAX_INDENT: i64 = 1 << 16;
@@ -250,7 +251,7 @@ unsafe fn parse_indent(value: *mut PyObject, options: &mut Options) -> bool {
         if PyUnicode_Check(value) != 0 {
             return match utf8_of(value) {
                 Some(text) => {
-                    options.indent = Some(text);
+                    options.indent = Some(text.into_owned());
                     true
                 }
                 None => false,
@@ -292,11 +293,20 @@ unsafe fn parse_separators(value: *mut PyObject) -> Option<Separators> {
 }
 
 /// The UTF-8 of a `str`; `None` (no exception left) when it holds a lone surrogate.
-/// Encoded into a temporary `bytes`, not with `PyUnicode_AsUTF8AndSize`, which would
-/// attach a UTF-8 copy to the caller's string for good.
-unsafe fn utf8_of(text: *mut PyObject) -> Option<Vec<u8>> {
-    // SAFETY: `text` is a str; the bytes object is ours and we copy out of it.
+/// An ASCII string is borrowed as it is; any other is encoded into a temporary `bytes`,
+/// not with `PyUnicode_AsUTF8AndSize`, which would attach a UTF-8 copy to the caller's
+/// string for good.
+///
+/// # Safety
+/// `text` is a `str` that stays alive while the result is used.
+unsafe fn utf8_of<'a>(text: *mut PyObject) -> Option<Cow<'a, [u8]>> {
+    // SAFETY: `text` is a live str, read while the call holds it; the bytes object is
+    // ours and we copy out of it.
     unsafe {
+        // An ASCII string (nearly every separator and indent) is its own UTF-8.
+        if let Some(StrData::Ascii(units)) = crate::pyffi::str_data(text) {
+            return Some(Cow::Borrowed(units));
+        }
         let Some(encoded) = Owned::new(PyUnicode_AsEncodedString(
             text,
             c"utf-8".as_ptr(),
@@ -307,7 +317,7 @@ unsafe fn utf8_of(text: *mut PyObject) -> Option<Vec<u8>> {
         };
         let data = PyBytes_AsString(encoded.ptr()) as *const u8;
         let len = PyBytes_Size(encoded.ptr()) as usize;
-        Some(std::slice::from_raw_parts(data, len).to_vec())
+        Some(Cow::Owned(std::slice::from_raw_parts(data, len).to_vec()))
     }
 }
 
