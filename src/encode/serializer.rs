@@ -55,8 +55,18 @@ enum LimitModel {
 }
 
 impl LimitModel {
-    /// Measured against `json.dumps` of nested lists on each version (tests check it).
-    fn for_version(python: (u8, u8), python_encoder: bool) -> LimitModel {
+    /// Measured against `json.dumps` and `json.dump` of nested lists on each version
+    /// (tests check it). `dump` is `rjson.dump`, which follows `json.dump`: its
+    /// pure-Python encoder runs fewer frames above the data than `json.dumps` with
+    /// `indent` does (no `encode` and `iterencode` between).
+    fn for_version(python: (u8, u8), python_encoder: bool, dump: bool) -> LimitModel {
+        if dump {
+            return match python {
+                v if v >= (3, 12) => LimitModel::PythonFrames { extra: 1, budget: usize::MAX },
+                (3, 11) => LimitModel::CCounter { extra: 0 },
+                _ => LimitModel::CCounter { extra: 1 },
+            };
+        }
         match (python, python_encoder) {
             (v, true) if v >= (3, 12) => LimitModel::PythonFrames { extra: 3, budget: usize::MAX },
             ((3, 12), false) => LimitModel::CCounter { extra: 1 },
@@ -159,7 +169,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             depth: 0,
             reached: 0,
             enter_calls: 0,
-            limit: LimitModel::for_version(python, python_encoder),
+            limit: LimitModel::for_version(python, python_encoder, options.python_encoder),
             level: 0,
             python_encoder,
             live_dict_walk: python >= (3, 12),
