@@ -344,6 +344,11 @@ def _dumps_params():
             if "indent" in layout and name in PY_ENCODER_XFAILS and PY_ENCODER_FOR_INDENT:
                 reason = "json's pure-Python encoder (indent, Python < 3.13) " + PY_ENCODER_XFAILS[name]
                 marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            if name == "default-returns-iterators" and "indent" in layout and sys.version_info < (3, 11):
+                marks.append(pytest.mark.xfail(strict=True, reason=(
+                    "a default= that never returns a JSON value recurses until RecursionError; "
+                    "json's pure-Python encoder on 3.9/3.10 hits the limit inside isinstance(), "
+                    "so its message names __instancecheck__ where rjson's names the call")))
             yield pytest.param(name, layout, marks=marks, id="%s-%r" % (name, layout))
 
 
