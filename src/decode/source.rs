@@ -283,7 +283,7 @@ unsafe fn utf8_str(body: &[u8], max: u8) -> Result<*mut PyObject, StrError> {
     // writes at most `len` units.
     unsafe {
         match max {
-            0x80..=0xC3 => new_str::<u8>(len, 0xFF, |dst, cap| utf8::decode_into(body, dst, cap)),
+            0x80..=0xC3 => new_str::<u8>(len, 0xFF, |dst, cap| utf8::decode_latin1_into(body, dst, cap)),
             0xC4..=0xEF => new_str::<u16>(len, 0xFFFF, |dst, cap| utf8::decode_into(body, dst, cap)),
             _ => new_str::<u32>(len, 0x10FFFF, |dst, cap| utf8::decode_into(body, dst, cap)),
         }
