@@ -100,8 +100,10 @@ impl WideParts {
     /// # Safety
     /// GIL held; every part's `at` is within `bytes` and the parts are in order.
     pub unsafe fn build_str(&self, bytes: &[u8]) -> *mut PyObject {
-        let wide: usize = self.parts.iter().map(|p| p.end - p.start).sum();
-        let ucs4 = self.parts.iter().any(|p| p.ucs4);
+        // The parts tile the two vectors, and no wide string is empty (an empty `str` is
+        // ASCII): their lengths give the total and whether any part is UCS-4.
+        let wide = self.ucs2.len() + self.ucs4.len();
+        let ucs4 = !self.ucs4.is_empty();
         // A UCS-2 (UCS-4) string holds a character above U+00FF (U+FFFF), so this is the
         // narrowest kind for the whole text, as CPython requires of a `str`.
         let maxchar = if ucs4 { 0x10FFFF } else { 0xFFFF };
