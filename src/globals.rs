@@ -1,10 +1,13 @@
-//! Objects looked up once, when the module is imported.
+//! Objects looked up once: most when the module is imported, the standard library's `json`
+//! the first time it is needed.
 
 use std::ffi::CStr;
 use std::sync::OnceLock;
 
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 use pyo3_ffi::{PyObject, PyUnicode_InternFromString};
 use rjson_simd::Backend;
 
@@ -29,10 +32,6 @@ pub struct Globals {
     pub kw: KeywordNames,
     /// Whether ints are stored in 30-bit digits, which `pyffi::small_int` reads directly.
     pub int_digits_30: bool,
-    /// `json.dumps`, which unusual calls are handed to so that they behave exactly alike.
-    pub json_dumps: *mut PyObject,
-    /// `json.JSONEncoder`: `cls=JSONEncoder` is the same as no `cls`.
-    pub json_encoder: *mut PyObject,
     /// Interned `"items"`, `"__class__"`, `"__name__"`, `"utf-8"`.
     pub str_items: *mut PyObject,
     pub str_class: *mut PyObject,
@@ -67,7 +66,6 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
     }
     let backend = select_backend()?;
     let version = py.version_info();
-    let json = py.import("json")?;
     let kw = KeywordNames {
         skipkeys: intern(c"skipkeys"),
         ensure_ascii: intern(c"ensure_ascii"),
@@ -89,8 +87,6 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
             .getattr("bits_per_digit")?
             .extract::<u32>()?
             == 30,
-        json_dumps: json.getattr("dumps")?.unbind().into_ptr(),
-        json_encoder: json.getattr("JSONEncoder")?.unbind().into_ptr(),
         str_items: intern(c"items"),
         str_class: intern(c"__class__"),
         str_name: intern(c"__name__"),
@@ -138,17 +134,6 @@ fn select_backend() -> PyResult<Backend> {
 /// What the decoder looks up once, at import: kept apart from [`Globals`] so that the
 /// encoder's set stays as it is.
 pub struct DecodeGlobals {
-    /// `json.loads`, which unusual calls are handed to so that they behave exactly alike.
-    pub json_loads: *mut PyObject,
-    /// `json.JSONDecoder`: `cls=JSONDecoder` is the same as no `cls`.
-    pub json_decoder: *mut PyObject,
-    /// `json.JSONDecodeError`, raised with `(msg, doc, pos)` so it computes line and column.
-    pub decode_error: *mut PyObject,
-    /// `json.decoder.NaN`, `PosInf`, `NegInf`: the very objects `json` returns for the
-    /// constants when no `parse_constant` is given.
-    pub nan: *mut PyObject,
-    pub pos_inf: *mut PyObject,
-    pub neg_inf: *mut PyObject,
     /// Interned `"NaN"`, `"Infinity"`, `"-Infinity"`, the arguments of `parse_constant`.
     pub str_nan: *mut PyObject,
     pub str_infinity: *mut PyObject,
@@ -193,8 +178,6 @@ pub fn init_decode(py: Python<'_>) -> PyResult<()> {
     if DECODE_GLOBALS.get().is_some() {
         return Ok(());
     }
-    let json = py.import("json")?;
-    let decoder = py.import("json.decoder")?;
     let gc = py.import("gc")?;
     let keep = |obj: Bound<'_, PyAny>| obj.unbind().into_ptr();
     let kw = DecodeKeywordNames {
@@ -206,12 +189,6 @@ pub fn init_decode(py: Python<'_>) -> PyResult<()> {
         strict: intern(c"strict"),
     };
     let globals = DecodeGlobals {
-        json_loads: keep(json.getattr("loads")?),
-        json_decoder: keep(json.getattr("JSONDecoder")?),
-        decode_error: keep(json.getattr("JSONDecodeError")?),
-        nan: keep(decoder.getattr("NaN")?),
-        pos_inf: keep(decoder.getattr("PosInf")?),
-        neg_inf: keep(decoder.getattr("NegInf")?),
         str_nan: intern(c"NaN"),
         str_infinity: intern(c"Infinity"),
         str_neg_infinity: intern(c"-Infinity"),
@@ -236,4 +213,102 @@ pub fn init_decode(py: Python<'_>) -> PyResult<()> {
     }
     let _ = DECODE_GLOBALS.set(globals);
     Ok(())
+}
+
+/// What rjson takes from the standard library's `json`. It is imported the first time one
+/// of these is needed (a delegated call, a `cls`, an error, a `NaN`), not by `import rjson`:
+/// `import json` pulls in `re` and costs about 9 ms, most of `python -m rjson`'s start-up.
+pub struct StdJson {
+    /// The `json` package itself, which `rjson.JSONEncoder` and friends are read from.
+    pub module: *mut PyObject,
+    /// `json.dumps` and `json.loads`, which unusual calls are handed to so that they behave
+    /// exactly alike.
+    pub dumps: *mut PyObject,
+    pub loads: *mut PyObject,
+    /// `json.JSONEncoder` and `json.JSONDecoder`: `cls=` either is the same as no `cls`.
+    pub encoder: *mut PyObject,
+    pub decoder: *mut PyObject,
+    /// `json.JSONDecodeError`, raised with `(msg, doc, pos)` so it computes line and column.
+    pub decode_error: *mut PyObject,
+    /// `json.decoder.NaN`, `PosInf`, `NegInf`: the very objects `json` returns for the
+    /// constants when no `parse_constant` is given.
+    pub nan: *mut PyObject,
+    pub pos_inf: *mut PyObject,
+    pub neg_inf: *mut PyObject,
+}
+
+// SAFETY: as for `Globals`: strong references kept for the life of the process, only
+// dereferenced with the GIL held, never changed once built.
+unsafe impl Send for StdJson {}
+// SAFETY: as above.
+unsafe impl Sync for StdJson {}
+
+static STD_JSON: PyOnceLock<StdJson> = PyOnceLock::new();
+
+/// The standard library's `json` objects, importing `json` on the first call; `None` with
+/// the import's exception set if that fails.
+///
+/// # Safety
+/// GIL held (every caller is a function of the module, called from Python).
+pub unsafe fn std_json() -> Option<&'static StdJson> {
+    // SAFETY: the caller holds the GIL.
+    let py = unsafe { Python::assume_attached() };
+    match STD_JSON.get_or_try_init(py, || import_std_json(py)) {
+        Ok(objects) => Some(objects),
+        Err(error) => {
+            error.restore(py);
+            None
+        }
+    }
+}
+
+fn import_std_json(py: Python<'_>) -> PyResult<StdJson> {
+    let json = import_real_json(py)?;
+    let decoder = json.getattr("decoder")?;
+    let keep = |obj: Bound<'_, PyAny>| obj.unbind().into_ptr();
+    Ok(StdJson {
+        dumps: keep(json.getattr("dumps")?),
+        loads: keep(json.getattr("loads")?),
+        encoder: keep(json.getattr("JSONEncoder")?),
+        decoder: keep(json.getattr("JSONDecoder")?),
+        decode_error: keep(json.getattr("JSONDecodeError")?),
+        nan: keep(decoder.getattr("NaN")?),
+        pos_inf: keep(decoder.getattr("PosInf")?),
+        neg_inf: keep(decoder.getattr("NegInf")?),
+        module: keep(json),
+    })
+}
+
+/// `import json`, also when a program has put rjson in its place (`sys.modules["json"] =
+/// rjson`, the usual way to speed up code that imports json itself) before rjson first
+/// needed it: the real package is then imported with the entry set aside for a moment, and
+/// the entry put back.
+fn import_real_json(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let json = py.import("json")?.into_any();
+    if json.getattr("__name__")?.extract::<String>().is_ok_and(|name| name == "json") {
+        return Ok(json);
+    }
+    let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+    modules.del_item("json")?;
+    let real = py.import("json").map(Bound::into_any);
+    modules.set_item("json", &json)?;
+    real
+}
+
+/// Whether `cls` is the standard library's class that `pick` names (`json.JSONEncoder` or
+/// `json.JSONDecoder`). When `json` cannot be imported the answer is no, and the call is
+/// handed to `json`, whose import then raises.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn is_std_json_class(cls: *mut PyObject, pick: fn(&StdJson) -> *mut PyObject) -> bool {
+    // SAFETY: the caller holds the GIL.
+    match unsafe { std_json() } {
+        Some(json) => cls == pick(json),
+        None => {
+            // SAFETY: as above; the delegated call raises the same error again.
+            unsafe { pyo3_ffi::PyErr_Clear() };
+            false
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! The `rjson._rjson` extension module.
 //!
 //! Layout:
-//! * `globals`: what is looked up once at import (interned names, stdlib objects, the kernel
-//!   backend chosen for this process);
+//! * `globals`: what is looked up once (interned names and the kernel backend chosen for this
+//!   process at import; the standard library's `json` on first need);
 //! * `pyffi`: the few small unsafe helpers over the C API that the hot loops share;
 //! * `encode`: `dumps` / `dumps_bytes`, generic over the kernel backend;
 //! * `decode`: `loads`, on the same kernels;
@@ -38,12 +38,27 @@ fn simd_backends(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     PyTuple::new(py, names)
 }
 
+/// The standard library's `json` package, imported on the first call (rjson does not
+/// import it until it needs it). The package reads its error and helper classes from it.
+#[pyfunction]
+fn _std_json(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held (we have `py`); the pointer is a strong reference kept for
+    // the life of the process, borrowed here.
+    unsafe {
+        match globals::std_json() {
+            Some(json) => Ok(Bound::from_borrowed_ptr(py, json.module)),
+            None => Err(PyErr::fetch(py)),
+        }
+    }
+}
+
 #[pymodule]
 fn _rjson(module: &Bound<'_, PyModule>) -> PyResult<()> {
     globals::init(module.py())?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_function(wrap_pyfunction!(simd_backend, module)?)?;
     module.add_function(wrap_pyfunction!(simd_backends, module)?)?;
+    module.add_function(wrap_pyfunction!(_std_json, module)?)?;
     encode::register(module)?;
     decode::register(module)?;
     Ok(())

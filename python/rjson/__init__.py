@@ -6,10 +6,7 @@ directly. The error and helper classes are the standard library's own, so
 ``except json.JSONDecodeError`` and ``cls=`` keep working.
 """
 
-import json as _json
-from json import JSONDecodeError, JSONDecoder, JSONEncoder
-
-from ._rjson import __version__, _dump_text, dumps, dumps_bytes, simd_backend, simd_backends
+from ._rjson import __version__, _dump_text, _std_json, dumps, dumps_bytes, simd_backend, simd_backends
 
 __all__ = [
     "dump",
@@ -25,6 +22,23 @@ __all__ = [
     "__version__",
 ]
 
+# The standard library's classes, read from json when first asked for: rjson imports json
+# only when it needs it (an error, a delegated call), which keeps `import rjson` and
+# `python -m rjson` quick (json brings in re, about 9 ms).
+_FROM_JSON = ("JSONDecodeError", "JSONDecoder", "JSONEncoder")
+
+
+def __getattr__(name):
+    if name in _FROM_JSON:
+        value = getattr(_std_json(), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_FROM_JSON))
+
 
 def dump(obj, fp, **kw):
     """Serialize ``obj`` as JSON to ``fp.write``, exactly as ``json.dump`` does; returns None.
@@ -37,7 +51,7 @@ def dump(obj, fp, **kw):
     """
     text = _dump_text(obj, **kw)
     if text is NotImplemented:
-        return _json.dump(obj, fp, **kw)
+        return _std_json().dump(obj, fp, **kw)
     fp.write(text)
 
 

@@ -17,9 +17,10 @@ Two deliberate differences:
   fixed that, and rjson does what they, and every earlier version, do.
 
 Where the time goes: ``json.tool`` writes with ``json.dump``, which always uses json's
-pure-Python encoder; here ``rjson.dump`` writes each document in one call. Start-up is kept
-small: the common command lines are read without importing ``argparse`` (nor ``pathlib``),
-which is only imported for ``--help``, errors and unusual spellings (see
+pure-Python encoder; here each document is written in one call, as bytes where the file
+takes them (see ``write_document``). Start-up is kept small: ``import rjson`` does not
+import ``json``, and the common command lines are read without importing ``argparse`` (nor
+``pathlib``), which is only imported for ``--help``, errors and unusual spellings (see
 ``simple_options``).
 """
 
@@ -95,11 +96,7 @@ def main(argv=None):
                 # main: how deep a document can be before RecursionError counts the
                 # frames above the call.
                 for obj in documents:
-                    try:
-                        rjson.dump(obj, outfile, **dump_args)
-                    except UnicodeEncodeError:
-                        dump_in_pieces(obj, outfile, dump_args)
-                    outfile.write("\n")
+                    write_document(obj, outfile, dump_args)
         finally:
             if infile is not sys.stdin:
                 infile.close()
@@ -135,7 +132,7 @@ def load(infile):
 
 
 def reads_utf8(infile):
-    """Whether ``infile`` is a text file over a byte buffer, decoding UTF-8."""
+    """Whether ``infile`` is a text file over a byte buffer, in UTF-8."""
     import codecs
 
     encoding = getattr(infile, "encoding", None)
@@ -158,6 +155,45 @@ def bytes_read_alike(data):
     import re
 
     return re.search(b"\xed[\xa0-\xbf]", data) is None
+
+
+def write_document(obj, outfile, dump_args):
+    """Write ``obj`` and a newline to ``outfile`` as ``json.dump`` and ``json.tool`` do.
+
+    A UTF-8 text file on a POSIX system gets the bytes of ``rjson.dumps_bytes`` on its byte
+    buffer: the same bytes the text would encode to, without building the text first (2 ms
+    of the 40 on a 3 MB document). A lone surrogate makes that fail having written nothing,
+    and the text path then fails as json's does (see ``dump_in_pieces``).
+    """
+    if sys.platform != "win32" and writes_utf8(outfile):
+        try:
+            data = rjson.dumps_bytes(obj, **{**dump_args, "separators": separators(dump_args)})
+        except UnicodeEncodeError:
+            pass
+        else:
+            outfile.flush()
+            outfile.buffer.write(data)
+            outfile.buffer.write(b"\n")
+            if outfile.line_buffering:
+                outfile.buffer.flush()
+            return
+    try:
+        rjson.dump(obj, outfile, **dump_args)
+    except UnicodeEncodeError:
+        dump_in_pieces(obj, outfile, dump_args)
+    outfile.write("\n")
+
+
+def writes_utf8(outfile):
+    """Whether ``outfile`` is a text file over a byte buffer, encoding UTF-8."""
+    return reads_utf8(outfile) and hasattr(outfile, "line_buffering")
+
+
+def separators(dump_args):
+    """The separators ``json.dump`` uses for ``dump_args``."""
+    if "separators" in dump_args:
+        return dump_args["separators"]
+    return (",", ": ") if dump_args["indent"] is not None else (", ", ": ")
 
 
 def dump_in_pieces(obj, outfile, dump_args):

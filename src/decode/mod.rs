@@ -212,7 +212,7 @@ unsafe fn decode_bytes(b: &[u8], encoding: Encoding) -> *mut PyObject {
 unsafe fn raise_decode_error_at(msg: &CStr, doc: *mut PyObject, pos: *mut PyObject) -> Option<Owned> {
     // SAFETY: building and raising an exception from live objects.
     unsafe {
-        let error_type = globals::decode().decode_error;
+        let error_type = globals::std_json()?.decode_error;
         let msg = Owned::new(PyUnicode_FromString(msg.as_ptr()))?;
         let args = [msg.ptr(), doc, pos];
         let exc = Owned::new(PyObject_Vectorcall(error_type, args.as_ptr(), 3, std::ptr::null_mut()))?;
@@ -431,9 +431,11 @@ unsafe fn loads_document(doc: *mut PyObject, hooks: &Hooks) -> Option<*mut PyObj
 /// # Safety
 /// GIL held; our own vectorcall arguments.
 unsafe fn delegate(args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
-    let json_loads = globals::decode().json_loads;
     // SAFETY: forwarding our arguments, with one replaced by an object we own.
     unsafe {
+        let Some(json_loads) = globals::std_json().map(|json| json.loads) else {
+            return std::ptr::null_mut();
+        };
         if nargs >= 1 && Py_TYPE(*args) == &raw mut PyMemoryView_Type {
             let Some(bytes) = Owned::new(PyBytes_FromObject(*args)) else {
                 return std::ptr::null_mut();

@@ -52,7 +52,6 @@ pub unsafe fn parse(
 /// `name` is a `str`, `value` a live object; GIL held.
 unsafe fn apply(hooks: &mut Hooks, name: *mut PyObject, value: *mut PyObject) -> bool {
     let kw = &globals::decode().kw;
-    let g = globals::decode();
     // SAFETY: live objects per the caller.
     unsafe {
         let none = Py_None();
@@ -70,7 +69,7 @@ unsafe fn apply(hooks: &mut Hooks, name: *mut PyObject, value: *mut PyObject) ->
         } else if key == kw.strict {
             return strict_flag(&mut hooks.strict, value);
         } else if key == globals::get().kw.cls {
-            return value == none || value == g.json_decoder;
+            return value == none || globals::is_std_json_class(value, |json| json.decoder);
         } else {
             return false;
         }

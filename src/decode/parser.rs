@@ -282,20 +282,26 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
     #[cold]
     unsafe fn constant(&mut self, i: usize, which: Constant) -> Parsed {
         let g = globals::decode();
-        let (text, value, len) = match which {
-            Constant::NaN => (g.str_nan, g.nan, 3),
-            Constant::Infinity => (g.str_infinity, g.pos_inf, 8),
-            Constant::NegInfinity => (g.str_neg_infinity, g.neg_inf, 9),
+        let (text, len) = match which {
+            Constant::NaN => (g.str_nan, 3),
+            Constant::Infinity => (g.str_infinity, 8),
+            Constant::NegInfinity => (g.str_neg_infinity, 9),
         };
         self.pos = i + len;
         let hook = self.hooks.parse_constant;
         // SAFETY: live objects, GIL held.
         unsafe {
-            if hook.is_null() {
-                Py_INCREF(value);
-                return Ok(value);
+            if !hook.is_null() {
+                return call(hook, text);
             }
-            call(hook, text)
+            let json = globals::std_json().ok_or(PYTHON)?;
+            let value = match which {
+                Constant::NaN => json.nan,
+                Constant::Infinity => json.pos_inf,
+                Constant::NegInfinity => json.neg_inf,
+            };
+            Py_INCREF(value);
+            Ok(value)
         }
     }
 

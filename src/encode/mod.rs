@@ -103,7 +103,12 @@ unsafe fn encode(obj: *mut PyObject, options: &Options, target: Target) -> Optio
 /// Hand a call to `json.dumps` unchanged: it then behaves (and fails) exactly as `json`.
 unsafe fn delegate_dumps(args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
     // SAFETY: forwarding our own vectorcall arguments.
-    unsafe { PyObject_Vectorcall(globals::get().json_dumps, args, nargs as usize, kwnames) }
+    unsafe {
+        match globals::std_json() {
+            Some(json) => PyObject_Vectorcall(json.dumps, args, nargs as usize, kwnames),
+            None => std::ptr::null_mut(),
+        }
+    }
 }
 
 /// `json.dumps(*args, **{"ensure_ascii": False, "separators": (",", ":"), **kwargs})`
@@ -135,8 +140,11 @@ unsafe fn delegate_dumps_bytes(
                 return std::ptr::null_mut();
             }
         }
+        let Some(json) = globals::std_json() else {
+            return std::ptr::null_mut();
+        };
         let Some(text) = crate::pyffi::Owned::new(PyObject_VectorcallDict(
-            globals::get().json_dumps,
+            json.dumps,
             args,
             nargs as usize,
             kwargs.ptr(),

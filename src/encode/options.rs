@@ -171,7 +171,7 @@ unsafe fn apply(
             options.default = if value == Py_None() { std::ptr::null_mut() } else { value };
             true
         } else if key == kw.cls {
-            value == Py_None() || value == globals::get().json_encoder
+            value == Py_None() || globals::is_std_json_class(value, |json| json.encoder)
         } else if key == kw.indent {
             parse_indent(value, options)
         } else if key == kw.separators {
