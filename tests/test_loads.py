@@ -410,3 +410,78 @@ def test_shared_ints_and_shapes_never_mix_values():
     ints = [10**k + s for k in range(3, 19) for s in (0, 1, -1)]
     doc = json.dumps(ints + [-i for i in ints] + ints)
     assert_loads_like_json(doc)
+
+
+# Strings with escapes: the pieces a body is made of, for the decoder's ASCII stage (runs
+# copied as bytes while everything so far is ASCII) and its hand-over to code points at
+# the first other character, from a raw one or an escape, at any place in the body.
+_ESCAPE_PIECES = [
+    "\\n", '\\"', "\\\\", "\\/", "\\b\\f\\r\\t", "\\u0041", "\\u007f", "\\u007F", "\\u0000",
+    "\\u0080", "\\u00e9", "\\u00FF", "\\u0100", "\\u20ac", "\\uffff", "\\ud83d\\ude00",
+    "\\uDBFF\\uDFFF", "\\ud800", "\\udc00", "\\ud800\\u0041", "\\ud800\\ud800", "\\ude00\\ud83d",
+]
+_RAW_PIECES = ["é", "ÿ", "€", "😀", "\ud800"]
+_RUN_LENGTHS = [0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 63, 64, 65, 100]
+
+
+def _run(n, seed=0):
+    return "".join(chr(0x61 + (seed + k) % 26) for k in range(n))
+
+
+def _escape_bodies():
+    bodies = []
+    for piece in _ESCAPE_PIECES + _RAW_PIECES:
+        for n in _RUN_LENGTHS:
+            # The escape or character at the start, the end, between runs, and repeated.
+            bodies += [piece + _run(n), _run(n) + piece, _run(n) + piece + _run(n, 3), (piece + _run(n)) * 3]
+    for raw in _RAW_PIECES:
+        for esc in ("\\n", "\\u0041", "\\u00e9", "\\u20ac", "\\ud83d\\ude00", "\\ud800"):
+            for n in (0, 1, 8, 20, 70):
+                # A non-ASCII character before the first escape, and after escapes.
+                bodies += [_run(n) + raw + _run(n) + esc + _run(n), esc + _run(n) + esc + raw + _run(n) + esc]
+    import random
+
+    rng = random.Random(1234)
+    pool = _ESCAPE_PIECES + _RAW_PIECES + [_run(n, 5) for n in _RUN_LENGTHS]
+    bodies += ["".join(rng.choice(pool) for _ in range(rng.randrange(1, 12))) for _ in range(400)]
+    return bodies
+
+
+def _escape_documents(body):
+    """The body as a string value and as a key, in text of each storage kind."""
+    doc = f'["{body}", {{"{body}": 1}}]'
+    return [doc, doc[:-1] + ', "é"]', doc[:-1] + ', "€"]', doc[:-1] + ', "😀"]']
+
+
+def test_strings_with_escapes_like_json():
+    for body in _escape_bodies():
+        for doc in _escape_documents(body):
+            assert_loads_like_json(doc)
+            assert_loads_like_json(doc.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_strings_with_escapes_and_errors_like_json(strict):
+    bodies = [b for b in _escape_bodies()[::7]] + [
+        "ab\\n\x01cd", "\x1f\\n", "\\n\x00", "é\\n\x01", "\\u00e9\x02", "a" * 40 + "\\t" + "\x03" * 3,
+        "\\uZ123", "\\u1Z23", "\\u12Z3", "\\u123Z", "\\ud800\\uZ000", "\\ud800\\u0Z00",
+        "\\ud800\\u00Z0", "\\ud800\\u000Z", "x\\q", "é\\q", "\\u00e9\\x", "a" * 20 + "\\",
+    ]
+    for body in bodies:
+        for doc in _escape_documents(body):
+            assert_loads_like_json(doc, strict=strict)
+            # Cut short anywhere after the first escape: unterminated strings and escapes.
+            cut = doc.find("\\")
+            if cut >= 0:
+                for end in range(cut, min(len(doc), cut + 14)):
+                    assert_loads_like_json(doc[:end], strict=strict)
+                    assert_loads_like_json(doc[:end].encode("utf-8", "surrogatepass"), strict=strict)
+
+
+@pytest.mark.parametrize("body", [
+    b"\\n\xff", b"abc\\n\xc3", b"\\n" + b"a" * 20 + b"\x80", b"\\u00e9\xe2\x82", b"\xff\\n",
+    b"\\n\xed\xa0\x80", b"\\n" + b"a" * 70 + b"\xf0\x9f\x98", b"\\n\xc3\xa9\\q",
+])
+def test_invalid_utf8_in_strings_with_escapes_like_json(body):
+    assert_loads_like_json(b'["' + body + b'"]')
+    assert_loads_like_json(b'{"' + body + b'": 1}')

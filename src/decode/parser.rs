@@ -119,13 +119,33 @@ fn is_digit(u: u32) -> bool {
     u.wrapping_sub(b'0' as u32) < 10
 }
 
+/// What `HEX_DIGITS` holds for a unit that is not a hex digit: shifted left by up to 12
+/// bits (within the u32), still above any four digits' value.
+const NOT_HEX: u32 = 1 << 16;
+
+/// The value of each byte as a hex digit, or `NOT_HEX`: `\uXXXX`'s digits by lookup
+/// rather than by branches, which mispredict on the mix of letters and digits.
+static HEX_DIGITS: [u32; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => b as u32 - 0x30,
+            b'A'..=b'F' => b as u32 - 0x41 + 10,
+            b'a'..=b'f' => b as u32 - 0x61 + 10,
+            _ => NOT_HEX,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The value of a unit as a hex digit, or `NOT_HEX`.
 #[inline(always)]
-fn hex_value(u: u32) -> Option<u32> {
-    match u {
-        0x30..=0x39 => Some(u - 0x30),
-        0x41..=0x46 => Some(u - 0x41 + 10),
-        0x61..=0x66 => Some(u - 0x61 + 10),
-        _ => None,
+fn hex_digit(u: u32) -> u32 {
+    match HEX_DIGITS.get(u as usize) {
+        Some(&v) => v,
+        None => NOT_HEX,
     }
 }
 
@@ -145,6 +165,7 @@ pub unsafe fn parse<K: Kernel, S: Source>(
         pos: 0,
         values: Vec::with_capacity(64),
         chars: Vec::new(),
+        ascii: Vec::new(),
         caches,
         hooks,
         depth: 0,
@@ -168,6 +189,8 @@ struct Parser<'a, K: Kernel, S: Source> {
     values: Vec<*mut PyObject>,
     /// The characters of the string with escapes being decoded.
     chars: Vec<u32>,
+    /// The same while they are all ASCII.
+    ascii: Vec<u8>,
     caches: Option<&'a mut Caches>,
     hooks: &'a Hooks,
     /// Containers open now, and how many `Py_EnterRecursiveCall`s are unbalanced.
@@ -637,15 +660,90 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
     }
 
     /// A string body from `start` whose first special unit (or the end) is at `special`:
-    /// `scanstring_unicode`'s loop over chunks and escapes.
+    /// `scanstring_unicode`'s loop over chunks and escapes. While the characters are all
+    /// ASCII they gather as bytes (runs copied as they are, no decoding), for one copy
+    /// into an ASCII `str`; from the first other character on, as code points.
     #[inline(never)]
-    unsafe fn string_with_escapes(&mut self, start: usize, mut special: usize) -> Parsed {
+    unsafe fn string_with_escapes(&mut self, start: usize, special: usize) -> Parsed {
         let len = self.src.len();
         let begin = start - 1;
+        let mut ascii = std::mem::take(&mut self.ascii);
+        ascii.clear();
+        // Where the code points take over: the run from there, its first special unit, and
+        // a character decoded before it (an escape's).
+        let wide: (usize, usize, Option<u32>) = 'ascii: {
+            if !S::push_ascii::<K>(&self.src[start..special], &mut ascii) {
+                break 'ascii (start, special, None);
+            }
+            let mut i = special;
+            loop {
+                // `i` is at a special unit, a non-ASCII one or the end.
+                if i >= len {
+                    self.ascii = ascii;
+                    return Err(fail(Why::Unterminated, begin));
+                }
+                let c = self.at(i);
+                let next = if c == QUOTE {
+                    self.pos = i + 1;
+                    // SAFETY: GIL held; the characters are ASCII.
+                    let s = unsafe { new_ascii(&ascii) };
+                    self.ascii = ascii;
+                    return new_object(s);
+                } else if c == BACKSLASH {
+                    let (ch, next) = match self.escape(begin, i) {
+                        Ok(decoded) => decoded,
+                        Err(e) => {
+                            self.ascii = ascii;
+                            return Err(e);
+                        }
+                    };
+                    if ch >= 0x80 {
+                        break 'ascii (next, next, Some(ch));
+                    }
+                    ascii.push(ch as u8);
+                    next
+                } else if c < 0x20 {
+                    if self.hooks.strict {
+                        self.ascii = ascii;
+                        return Err(fail(Why::ControlCharacter, i));
+                    }
+                    ascii.push(c as u8);
+                    i + 1
+                } else {
+                    // A non-ASCII character starts the run at `i`.
+                    break 'ascii (i, i, None);
+                };
+                i = S::ascii_run::<K>(self.src, next, &mut ascii);
+            }
+        };
+        self.ascii = ascii;
+        let (run, special, pending) = wide;
+        // SAFETY: forwarded.
+        unsafe { self.string_wide(begin, run, special, pending) }
+    }
+
+    /// `string_with_escapes` from the run at `run`, whose first special unit (or the end)
+    /// is at `special` unless `special == run` (then it is found here), the characters
+    /// before it in `self.ascii` and `pending`.
+    #[inline(never)]
+    unsafe fn string_wide(&mut self, begin: usize, mut run: usize, mut special: usize, pending: Option<u32>) -> Parsed {
+        let len = self.src.len();
         let mut chars = std::mem::take(&mut self.chars);
         chars.clear();
-        let mut max = 0u32;
-        let mut run = start;
+        chars.extend(self.ascii.iter().map(|&b| b as u32));
+        // The ASCII characters are below any non-ASCII one, and one comes (`pending`, or
+        // the run at `run` starts with one).
+        let mut max = 0;
+        if let Some(ch) = pending {
+            chars.push(ch);
+            max = ch;
+        }
+        if special == run {
+            special = match self.src.get(run) {
+                Some(&u) if matches!(u.into(), QUOTE | BACKSLASH) => run,
+                _ => run + S::find_special::<K>(&self.src[run..]),
+            };
+        }
         let result = loop {
             if run < special {
                 match S::push_chars(&self.src[run..special], &mut chars) {
@@ -687,6 +785,7 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
     }
 
     /// The character of the escape whose backslash is at `i`, and the index after it.
+    #[inline(always)]
     fn escape(&self, begin: usize, i: usize) -> Result<(u32, usize), Fail> {
         let len = self.src.len();
         let letter = i + 1;
@@ -731,11 +830,12 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
     /// Four hex digits at `i` (the caller checked they are in bounds).
     #[inline(always)]
     fn hex4(&self, i: usize) -> Option<u32> {
-        let mut value = 0;
-        for k in 0..4 {
-            value = value << 4 | hex_value(self.at(i + k))?;
-        }
-        Some(value)
+        let digits = &self.src[i..i + 4];
+        let value = hex_digit(digits[0].into()) << 12
+            | hex_digit(digits[1].into()) << 8
+            | hex_digit(digits[2].into()) << 4
+            | hex_digit(digits[3].into());
+        (value < 0x10000).then_some(value)
     }
 
     // ----- numbers -----

@@ -32,6 +32,32 @@ pub trait Source: 'static {
     /// Append the characters of a run of a string body to `out`; the largest of them.
     fn push_chars(run: &[Self::Unit], out: &mut Vec<u32>) -> Result<u32, StrError>;
 
+    /// Append `run`, a run of a string body free of specials, to `out` when all its
+    /// characters are ASCII, and say whether they were (nothing appended when not).
+    #[inline(always)]
+    fn push_ascii<K: Kernel>(run: &[Self::Unit], out: &mut Vec<u8>) -> bool {
+        if !run.iter().all(|&u| u.into() < 0x80) {
+            return false;
+        }
+        out.extend(run.iter().map(|&u| u.into() as u8));
+        true
+    }
+
+    /// Append to `out` the characters of the string body at `src[i..]` up to its first
+    /// special or non-ASCII unit, and return that unit's index (`src.len()` if none).
+    #[inline(always)]
+    fn ascii_run<K: Kernel>(src: &[Self::Unit], mut i: usize, out: &mut Vec<u8>) -> usize {
+        while let Some(&u) = src.get(i) {
+            let c = u.into();
+            if c >= 0x80 || is_special(c) {
+                break;
+            }
+            out.push(c as u8);
+            i += 1;
+        }
+        i
+    }
+
     /// The body as bytes, when it is a short ASCII one that the caches can hold.
     fn cacheable(body: &[Self::Unit]) -> Option<&[u8]>;
 
@@ -161,6 +187,62 @@ fn skip_whitespace_u8(src: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Words `ascii_run_u8` reads itself before handing a long run to the kernels.
+const ASCII_RUN_WORDS: usize = 2;
+
+/// `Source::push_ascii` over bytes.
+#[inline(always)]
+fn push_ascii_u8<K: Kernel>(run: &[u8], out: &mut Vec<u8>) -> bool {
+    if K::max_byte(run) >= 0x80 {
+        return false;
+    }
+    out.extend_from_slice(run);
+    true
+}
+
+/// `Source::ascii_run` over bytes (UTF-8 or Latin-1, ASCII in both): a word at a time
+/// for the short runs between escapes, then the kernels for a long run.
+#[inline(always)]
+fn ascii_run_u8<K: Kernel>(src: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    for _ in 0..ASCII_RUN_WORDS {
+        let Some(chunk) = src.get(i..i + 8) else {
+            // Fewer than eight bytes left: one at a time.
+            while let Some(&b) = src.get(i) {
+                if b >= 0x80 || is_special(b as u32) {
+                    break;
+                }
+                out.push(b);
+                i += 1;
+            }
+            return i;
+        };
+        let word = u64::from_le_bytes(chunk.try_into().unwrap());
+        let flags = special_or_wide(word);
+        out.reserve(8);
+        let len = out.len();
+        // The whole word is stored, then only the bytes before the first flagged one are
+        // kept (the flag of the first is exact).
+        let n = if flags == 0 { 8 } else { (flags.trailing_zeros() / 8) as usize };
+        // SAFETY: eight bytes are reserved past `len`, and the `n <= 8` kept are written.
+        unsafe {
+            out.as_mut_ptr().add(len).cast::<u64>().write_unaligned(word.to_le());
+            out.set_len(len + n);
+        }
+        i += n;
+        if n < 8 {
+            return i;
+        }
+    }
+    let end = i + K::find_string_special(&src[i..]);
+    let run = &src[i..end];
+    if push_ascii_u8::<K>(run, out) {
+        return end;
+    }
+    let n = run.iter().position(|&b| b >= 0x80).unwrap_or(run.len());
+    out.extend_from_slice(&run[..n]);
+    i + n
+}
+
 fn cacheable(body: &[u8]) -> Option<&[u8]> {
     (body.len() <= MAX_CACHED_LEN && body.is_ascii()).then_some(body)
 }
@@ -261,6 +343,16 @@ impl Source for Utf8 {
     }
 
     #[inline(always)]
+    fn push_ascii<K: Kernel>(run: &[u8], out: &mut Vec<u8>) -> bool {
+        push_ascii_u8::<K>(run, out)
+    }
+
+    #[inline(always)]
+    fn ascii_run<K: Kernel>(src: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+        ascii_run_u8::<K>(src, i, out)
+    }
+
+    #[inline(always)]
     fn cacheable(body: &[u8]) -> Option<&[u8]> {
         cacheable(body)
     }
@@ -328,6 +420,16 @@ impl Source for Latin1 {
     fn push_chars(run: &[u8], out: &mut Vec<u32>) -> Result<u32, StrError> {
         out.extend(run.iter().map(|&b| b as u32));
         Ok(run.iter().copied().max().unwrap_or(0) as u32)
+    }
+
+    #[inline(always)]
+    fn push_ascii<K: Kernel>(run: &[u8], out: &mut Vec<u8>) -> bool {
+        push_ascii_u8::<K>(run, out)
+    }
+
+    #[inline(always)]
+    fn ascii_run<K: Kernel>(src: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+        ascii_run_u8::<K>(src, i, out)
     }
 
     #[inline(always)]
