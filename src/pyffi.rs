@@ -158,6 +158,33 @@ pub unsafe fn raise(exc_type: *mut PyObject, message: &std::ffi::CStr) {
     unsafe { PyErr_SetString(exc_type, message.as_ptr()) }
 }
 
+/// Take the exception being raised out of the error indicator, normalized and with its
+/// traceback attached (what `PyErr_GetRaisedException` returns from 3.12); null if none.
+///
+/// # Safety
+/// GIL held.
+#[cold]
+pub unsafe fn take_exception() -> *mut PyObject {
+    #[cfg(Py_3_12)]
+    // SAFETY: GIL held; returns a new reference or null.
+    unsafe {
+        PyErr_GetRaisedException()
+    }
+    #[cfg(not(Py_3_12))]
+    // SAFETY: GIL held; the fetched references are ours, `value` is returned.
+    unsafe {
+        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        PyErr_Fetch(&mut ty, &mut value, &mut tb);
+        PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
+        if !tb.is_null() && !value.is_null() {
+            PyException_SetTraceback(value, tb);
+        }
+        Py_XDECREF(ty);
+        Py_XDECREF(tb);
+        value
+    }
+}
+
 /// The value of a small `int` (or subclass) read straight from the object, or `None` when
 /// it is not small (then `PyLong_AsLongLongAndOverflow` decides). Saves a call per int.
 ///

@@ -248,15 +248,7 @@ unsafe fn convert_stop_iteration(doc: *mut PyObject) {
         if PyErr_ExceptionMatches(PyExc_StopIteration) == 0 {
             return;
         }
-        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-        PyErr_Fetch(&mut ty, &mut value, &mut tb);
-        PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
-        if !tb.is_null() && !value.is_null() {
-            PyException_SetTraceback(value, tb);
-        }
-        Py_XDECREF(ty);
-        Py_XDECREF(tb);
-        let Some(stop) = Owned::new(value) else { return };
+        let Some(stop) = Owned::new(crate::pyffi::take_exception()) else { return };
         let Some(carried) = Owned::new(PyObject_GetAttrString(stop.ptr(), c"value".as_ptr())) else {
             return;
         };
