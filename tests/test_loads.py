@@ -466,6 +466,8 @@ def test_strings_with_escapes_and_errors_like_json(strict):
         "ab\\n\x01cd", "\x1f\\n", "\\n\x00", "é\\n\x01", "\\u00e9\x02", "a" * 40 + "\\t" + "\x03" * 3,
         "\\uZ123", "\\u1Z23", "\\u12Z3", "\\u123Z", "\\ud800\\uZ000", "\\ud800\\u0Z00",
         "\\ud800\\u00Z0", "\\ud800\\u000Z", "x\\q", "é\\q", "\\u00e9\\x", "a" * 20 + "\\",
+        # Letters beyond a byte whose low byte is an escape letter (n, u) or a digit.
+        "\\\u016e", "\\\u0175", "\\\u2022", "\\\U0001f475", "\\u\u0130\u0130\u0130\u0130", "\\u00\u0130\u0130",
     ]
     for body in bodies:
         for doc in _escape_documents(body):

@@ -140,6 +140,26 @@ static HEX_DIGITS: [u32; 256] = {
     table
 };
 
+/// `ESCAPE_LETTERS` for a letter that is no escape, and for `u`.
+const BAD_ESCAPE: u8 = 0;
+const U_ESCAPE: u8 = 1;
+
+/// The character each one-letter escape stands for (`\n` for `n`...), by lookup rather
+/// than by a jump table, whose indirect branch mispredicts on a mix of escapes.
+static ESCAPE_LETTERS: [u8; 256] = {
+    let mut table = [BAD_ESCAPE; 256];
+    table[b'u' as usize] = U_ESCAPE;
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[b'b' as usize] = 0x08;
+    table[b'f' as usize] = 0x0C;
+    table[b'n' as usize] = b'\n';
+    table[b'r' as usize] = b'\r';
+    table[b't' as usize] = b'\t';
+    table
+};
+
 /// The value of a unit as a hex digit, or `NOT_HEX`.
 #[inline(always)]
 fn hex_digit(u: u32) -> u32 {
@@ -792,20 +812,10 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
         if letter == len {
             return Err(fail(Why::Unterminated, begin));
         }
-        let named = match self.at(letter) {
-            0x75 /* u */ => None,
-            0x22 => Some(0x22),
-            0x5C => Some(0x5C),
-            0x2F => Some(0x2F),
-            0x62 /* b */ => Some(0x08),
-            0x66 /* f */ => Some(0x0C),
-            0x6E /* n */ => Some(0x0A),
-            0x72 /* r */ => Some(0x0D),
-            0x74 /* t */ => Some(0x09),
+        match ESCAPE_LETTERS.get(self.at(letter) as usize) {
+            Some(&c) if c > U_ESCAPE => return Ok((c as u32, letter + 1)),
+            Some(&U_ESCAPE) => {}
             _ => return Err(fail(Why::BadEscape, i)),
-        };
-        if let Some(c) = named {
-            return Ok((c, letter + 1));
         }
         // `\uXXXX`: json wants a unit after the four digits, hence `>=`.
         let mut end = letter + 5;
