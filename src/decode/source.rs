@@ -29,7 +29,8 @@ pub trait Source: 'static {
     /// GIL held.
     unsafe fn plain_str<K: Kernel>(body: &[Self::Unit]) -> Result<*mut PyObject, StrError>;
 
-    /// Append the characters of a run of a string body to `out`; the largest of them.
+    /// Append the characters of a run of a string body to `out`; the largest of them (or,
+    /// when they are all ASCII, any value below 0x80: the kind is the same).
     fn push_chars(run: &[Self::Unit], out: &mut Vec<u32>) -> Result<u32, StrError>;
 
     /// Append `run`, a run of a string body free of specials, to `out` when all its

@@ -226,8 +226,9 @@ pub unsafe fn decode_latin1_into(src: &[u8], dst: *mut u8, cap: usize) -> Option
     Some(n)
 }
 
-/// Append the characters of `src` to `out`; the largest of them (0 when empty), or `None`
-/// when the input is invalid.
+/// Append the characters of `src` to `out`; the largest of them when one is non-ASCII,
+/// else some value below 0x80 (all of which select the same kind), or `None` when the
+/// input is invalid.
 pub fn push_chars(src: &[u8], out: &mut Vec<u32>) -> Option<u32> {
     out.reserve(src.len());
     let start = out.len();
@@ -239,6 +240,18 @@ pub fn push_chars(src: &[u8], out: &mut Vec<u32>) -> Option<u32> {
         let mut i = 0;
         let mut n = 0;
         while i < src.len() {
+            // ASCII eight at a time while it lasts (the text around the odd non-ASCII
+            // character of a mostly ASCII string).
+            if let Some(word) = word_at(src, i) {
+                if word & HIGH_BITS == 0 {
+                    for k in 0..8 {
+                        *dst.add(n + k) = (word >> (8 * k)) as u8 as u32;
+                    }
+                    i += 8;
+                    n += 8;
+                    continue;
+                }
+            }
             let b = src[i];
             let (c, len) = if b < 0x80 { (b as u32, 1) } else { decode_at(src, i)? };
             *dst.add(n) = c;
@@ -271,6 +284,25 @@ mod tests {
         assert_eq!(python_like(b"\xed\xa0\x80").unwrap(), vec![0xD800]);
         assert_eq!(python_like(b"\xed\xbf\xbf").unwrap(), vec![0xDFFF]);
         assert!(is_valid(b"\xed\xa0\xbd\xed\xb8\x80"));
+    }
+
+    #[test]
+    fn push_chars_across_ascii_words() {
+        for before in 0..20 {
+            for after in [0, 1, 7, 8, 9, 17] {
+                let s = format!("{}é€😀{}", "a".repeat(before), "z".repeat(after));
+                let mut out = vec![7];
+                assert_eq!(push_chars(s.as_bytes(), &mut out), Some(0x1F600));
+                assert_eq!(out[1..], s.chars().map(|c| c as u32).collect::<Vec<_>>()[..]);
+                assert_eq!(out[0], 7);
+                let mut bad = s.clone().into_bytes();
+                bad.insert(before + after, 0xFF);
+                assert_eq!(push_chars(&bad, &mut Vec::new()), None);
+            }
+        }
+        let mut out = Vec::new();
+        assert!(push_chars(b"0123456789abcdef", &mut out).unwrap() < 0x80);
+        assert_eq!(out, b"0123456789abcdef".iter().map(|&b| b as u32).collect::<Vec<_>>());
     }
 
     #[test]
