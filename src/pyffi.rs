@@ -45,6 +45,31 @@ pub unsafe fn str_data<'a>(s: *mut PyObject) -> Option<StrData<'a>> {
     }
 }
 
+/// The end of the text of `s` and its length, when `s` is a compact ASCII `str` of at most
+/// 16 characters. Such a string's text follows its header in the same allocation, so the
+/// 16 bytes before the end all belong to the object: what
+/// [`rjson_simd::Kernel::copy_clean_ascii_tail`] needs to read.
+///
+/// # Safety
+/// `s` is a live `str` (or subclass) object.
+#[inline(always)]
+pub unsafe fn short_compact_ascii(s: *mut PyObject) -> Option<(*const u8, usize)> {
+    const _: () = assert!(std::mem::size_of::<PyASCIIObject>() >= 16);
+    // SAFETY: `s` is a str; a compact ASCII one's text starts right after its
+    // `PyASCIIObject` header (what `PyUnicode_DATA` computes for it), at least 16 bytes
+    // long, so the 16 bytes before the end pointer are inside the object.
+    unsafe {
+        if PyUnicode_IS_COMPACT_ASCII(s) == 0 {
+            return None;
+        }
+        let len = PyUnicode_GET_LENGTH(s) as usize;
+        if len > 16 {
+            return None;
+        }
+        Some((s.cast::<PyASCIIObject>().add(1).cast::<u8>().add(len).cast_const(), len))
+    }
+}
+
 // The type object pointers the encoder dispatches on. They are static symbols of the
 // interpreter, so these are link-time constants, not lookups (taking the address of an
 // extern static reads nothing and needs no `unsafe`).

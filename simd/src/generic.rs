@@ -150,6 +150,16 @@ pub(crate) trait Vector: Copy {
         false
     }
 
+    /// [`Kernel::copy_clean_ascii_tail`](crate::Kernel::copy_clean_ascii_tail); backends
+    /// without a byte shuffle leave it out.
+    ///
+    /// # Safety
+    /// As there.
+    #[inline(always)]
+    unsafe fn copy_clean_ascii_tail(_end: *const u8, _len: usize, _ensure_ascii: bool, _dst: *mut u8) -> bool {
+        false
+    }
+
     /// Transcode 64 Latin-1 bytes, none of which needs an escape, to UTF-8 (64 to 128
     /// bytes), returning the count written. The fast path for accented text; backends
     /// without a byte shuffle leave it out (`None`, having written nothing).
@@ -1187,6 +1197,21 @@ macro_rules! vector_kernel {
                 } else {
                     <$crate::Scalar as $crate::Kernel>::find_string_special(src)
                 }
+            }
+
+            #[inline]
+            unsafe fn copy_clean_ascii_tail(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
+                #[target_feature(enable = $features)]
+                #[inline]
+                unsafe fn imp(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
+                    // SAFETY: forwarded; the features are enabled here.
+                    unsafe {
+                        <$vector as $crate::generic::Vector>::copy_clean_ascii_tail(end, len, ensure_ascii, dst)
+                    }
+                }
+                debug_assert!(<$ty>::is_available());
+                // SAFETY: the caller's contract, including the CPU's (see `Kernel`).
+                unsafe { imp(end, len, ensure_ascii, dst) }
             }
 
             #[inline]

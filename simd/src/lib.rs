@@ -218,6 +218,30 @@ pub trait Kernel: Copy + Default + 'static {
     /// The largest byte in `src` (0 when empty). Over well-formed UTF-8 it tells the
     /// widest character: < 0x80 ASCII, <= 0xC3 Latin-1, <= 0xEF BMP, else astral.
     fn max_byte(src: &[u8]) -> u8;
+
+    /// The serializer's short-string fast path: if none of the `len <= 16` ASCII bytes
+    /// that end at `end` needs an escape (`"`, `\`, control bytes; with `ensure_ascii`
+    /// also DEL), copy them to `dst` and return true. Otherwise return false, having
+    /// written nothing that matters: the caller escapes the string with [`escape_u8`] or
+    /// [`ascii_from_u8`]. A backend without a byte shuffle always returns false.
+    ///
+    /// Where it is implemented it has no branch on the length, which the length-class
+    /// branches of the escape kernels' short path mispredict on keys and values of mixed
+    /// lengths: one 16-byte load that *ends* at `end`, the string's lanes picked out of
+    /// its mask, one shuffle that moves them to the front, one store.
+    ///
+    /// [`escape_u8`]: Kernel::escape_u8
+    /// [`ascii_from_u8`]: Kernel::ascii_from_u8
+    ///
+    /// # Safety
+    /// The 16 bytes before `end` are readable and lie in one allocation (in a CPython
+    /// compact ASCII `str`, the object's header precedes its text); the `len` bytes before
+    /// `end` are ASCII; `len <= 16`; `dst` is valid for 16 bytes of writes; and the CPU
+    /// has the backend's features (see the crate docs).
+    #[inline(always)]
+    unsafe fn copy_clean_ascii_tail(_end: *const u8, _len: usize, _ensure_ascii: bool, _dst: *mut u8) -> bool {
+        false
+    }
 }
 
 /// A computation generic over the kernel backend, run by [`dispatch`].

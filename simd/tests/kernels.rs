@@ -699,6 +699,66 @@ fn long_inputs() {
 }
 
 // ---------------------------------------------------------------------------------------
+// The serializer's short-string fast path.
+
+/// `copy_clean_ascii_tail` against its definition: every length up to 16, each byte that
+/// needs an escape (and DEL, which only `ensure_ascii` escapes) at every position, with
+/// bytes before the string that would be flagged (they must be ignored), the string
+/// ending at a guard page or a few bytes before it.
+struct CleanTail;
+
+fn needs_escape(b: u8, ensure_ascii: bool) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20 || (ensure_ascii && b >= 0x7F)
+}
+
+impl Check for CleanTail {
+    fn check<K: Kernel>(&self) {
+        // Backends with a byte shuffle implement it; the others always decline.
+        let implemented = matches!(K::BACKEND, Backend::Avx2 | Backend::Avx512);
+        let mut arena = Arena::new(4);
+        for len in 0..=16usize {
+            let plain: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut strings = vec![plain.clone()];
+            for pos in 0..len {
+                for b in [b'"', b'\\', 0x00, 0x0A, 0x1F, 0x20, 0x7E, 0x7F] {
+                    let mut s = plain.clone();
+                    s[pos] = b;
+                    strings.push(s);
+                }
+            }
+            for s in &strings {
+                for before in [b'"', b'\\', 0x01, 0x7F, 0xFF, b'a'] {
+                    for gap in [0, 1, 7, 15] {
+                        let mut bytes = vec![before; 16];
+                        bytes.extend_from_slice(s);
+                        let placed = arena.place_end(&bytes, gap, b'"');
+                        let end = placed.as_ptr_range().end;
+                        for ensure_ascii in [false, true] {
+                            let mut dst = [0xEEu8; 16];
+                            // SAFETY: the 16 bytes before `end` are in `placed`; `s` is
+                            // ASCII and at most 16 bytes; `dst` has 16 bytes.
+                            let copied =
+                                unsafe { K::copy_clean_ascii_tail(end, len, ensure_ascii, dst.as_mut_ptr()) };
+                            let clean = s.iter().all(|&b| !needs_escape(b, ensure_ascii));
+                            let ctx = format!("{s:?} before {before:#x} gap {gap} ensure_ascii {ensure_ascii}");
+                            assert_eq!(copied, clean && implemented, "{ctx}");
+                            if copied {
+                                assert_eq!(&dst[..len], &s[..], "{ctx}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn clean_ascii_tail_copy() {
+    for_each_backend(&CleanTail);
+}
+
+// ---------------------------------------------------------------------------------------
 // Random inputs.
 
 /// One random input, checked on every backend with the given offsets.

@@ -202,6 +202,29 @@ impl Buffer {
         self.len += written;
     }
 
+    /// Write `"`, the `len <= 16` bytes that `copy` stores (it may store 16), and `"`, if
+    /// `copy` returns true; otherwise keep nothing. Returns what `copy` returned.
+    #[inline(always)]
+    pub fn quoted_clean_short(&mut self, len: usize, copy: impl FnOnce(*mut u8) -> bool) -> bool {
+        debug_assert!(len <= 16);
+        let mut copied = false;
+        // SAFETY: a quote, the 16 bytes `copy` may store after it, and the closing quote
+        // after the `len <= 16` that count: 18 bytes at most. Nothing is kept unless `copy`
+        // wrote the string.
+        unsafe {
+            self.write_with(18, |dst| {
+                dst.write(b'"');
+                copied = copy(dst.add(1));
+                if !copied {
+                    return 0;
+                }
+                dst.add(1 + len).write(b'"');
+                len + 2
+            });
+        }
+        copied
+    }
+
     /// Write `"`, the escaped body produced by `kernel`, and `"`; the kernel may write up to
     /// `bound` bytes (plus the kernels' `SLACK`).
     #[inline(always)]

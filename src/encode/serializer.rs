@@ -290,7 +290,15 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
     #[inline(always)]
     unsafe fn str(&mut self, obj: *mut PyObject) -> Result {
-        // SAFETY: `obj` is a live str that nothing mutates while we read it.
+        // SAFETY: `obj` is a live str that nothing mutates while we read it;
+        // `short_compact_ascii` gives the end and length the fast path's contract asks for.
+        let copied = unsafe {
+            pyffi::short_compact_ascii(obj).is_some_and(|(end, len)| M::write_clean_short_ascii::<K>(self.buf, end, len))
+        };
+        if copied {
+            return Ok(());
+        }
+        // SAFETY: as above.
         match unsafe { str_data(obj) } {
             Some(data) => Ok(M::write_str::<K>(self.buf, data)?),
             None => Err(Error::Python),

@@ -15,6 +15,24 @@ use crate::pyffi::StrData;
 pub trait StrMode {
     /// Write `data` as a quoted JSON string. Fails only in `Utf8Mode`, on a lone surrogate.
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate>;
+
+    /// Write a short ASCII string as a quoted JSON string if it needs no escape, through
+    /// the kernel's branch-free short path; false, having written nothing, otherwise (and
+    /// always on a backend without that path).
+    ///
+    /// # Safety
+    /// `end` and `len` are as [`Kernel::copy_clean_ascii_tail`] requires (see
+    /// [`crate::pyffi::short_compact_ascii`]).
+    #[inline(always)]
+    unsafe fn write_clean_short_ascii<K: Kernel>(buf: &mut Buffer, end: *const u8, len: usize) -> bool {
+        // ASCII is copied as it is in every mode but `ensure_ascii`'s, which also escapes DEL.
+        let ensure_ascii = Self::ESCAPES_DEL;
+        // SAFETY: forwarded; `quoted_clean_short` gives the kernel its 16 bytes.
+        buf.quoted_clean_short(len, |dst| unsafe { K::copy_clean_ascii_tail(end, len, ensure_ascii, dst) })
+    }
+
+    /// Whether this mode escapes DEL (U+007F), as `ensure_ascii` does.
+    const ESCAPES_DEL: bool = false;
 }
 
 pub struct AsciiMode;
@@ -22,6 +40,8 @@ pub struct Utf8Mode;
 pub struct TextMode;
 
 impl StrMode for AsciiMode {
+    const ESCAPES_DEL: bool = true;
+
     #[inline(always)]
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate> {
         // SAFETY (all arms): `quoted` gives each kernel the bound its contract names.

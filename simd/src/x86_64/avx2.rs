@@ -5,7 +5,8 @@
 //! `tzcnt` and `blsr`.
 
 use super::{
-    ascii_u16_escapes_avx2, load_short128, max_lane128, short_copy128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected,
+    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, load_short128, max_lane128, short_copy128, utf8_bmp3_avx2,
+    utf8_latin1_ssse3, Detected,
 };
 use crate::generic::{Flags, Vector};
 use core::arch::x86_64::*;
@@ -209,6 +210,12 @@ impl Vector for V256x2 {
     unsafe fn utf8_bmp3(src: *const u16, dst: *mut u8) -> bool {
         // SAFETY: AVX2 enabled; forwarded bounds.
         unsafe { utf8_bmp3_avx2(src, dst) }
+    }
+
+    #[inline(always)]
+    unsafe fn copy_clean_ascii_tail(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
+        // SAFETY: AVX2 (hence SSSE3) is among this backend's features; forwarded contract.
+        unsafe { copy_clean_ascii_tail_ssse3(end, len, ensure_ascii, dst) }
     }
 
     #[inline(always)]

@@ -4,7 +4,9 @@
 //! conversions (which keep source order), and strings shorter than a block are read and
 //! written with masked loads and stores, which never touch the bytes masked off.
 
-use super::{ascii_u16_escapes_avx2, max_lane128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected};
+use super::{
+    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, max_lane128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected,
+};
 use crate::generic::{Flags, Vector};
 use core::arch::x86_64::*;
 
@@ -152,6 +154,12 @@ impl Vector for V512 {
     unsafe fn utf8_bmp3(src: *const u16, dst: *mut u8) -> bool {
         // SAFETY: AVX2 is among this backend's features; forwarded bounds.
         unsafe { utf8_bmp3_avx2(src, dst) }
+    }
+
+    #[inline(always)]
+    unsafe fn copy_clean_ascii_tail(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
+        // SAFETY: AVX-512 (hence SSSE3) is among this backend's features; forwarded contract.
+        unsafe { copy_clean_ascii_tail_ssse3(end, len, ensure_ascii, dst) }
     }
 
     #[inline(always)]

@@ -309,6 +309,70 @@ const fn latin1_pack_table() -> [[u8; 16]; 256] {
     table
 }
 
+/// Shuffle controls for [`copy_clean_ascii_tail_ssse3`]: the 16 bytes from `16 - len` are
+/// `16 - len, …, 15` followed by `len` bytes with the top bit set (which zero their lane),
+/// moving the last `len` lanes of a register to the front.
+static TAIL_TO_FRONT: [u8; 32] = {
+    let mut window = [0x80u8; 32];
+    let mut i = 0;
+    while i < 16 {
+        window[i] = i as u8;
+        i += 1;
+    }
+    window
+};
+
+/// [`Kernel::copy_clean_ascii_tail`](crate::Kernel::copy_clean_ascii_tail) with SSSE3
+/// (used by the AVX2 and AVX-512 backends): the 16 bytes before `end` in one register, of
+/// which the string is the last `len` lanes (the lanes before it belong to whatever
+/// precedes it in memory, and their flags are shifted out of the mask); one shuffle moves
+/// the string to the front.
+///
+/// Covering strings up to 32 bytes the same way (a second, overlapping load for the
+/// string's head; still no branch on the length) was measured: 4% slower on the corpora,
+/// and a list of short strings gained 1.44x instead of 1.67x.
+///
+/// # Safety
+/// SSSE3 (implied by AVX2), and the contract of `Kernel::copy_clean_ascii_tail`.
+#[inline(always)]
+unsafe fn copy_clean_ascii_tail_ssse3(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
+    debug_assert!(len <= 16);
+    let outside = 16 - len;
+    // SAFETY: SSSE3 is enabled; the load reads the 16 bytes before `end`, readable per the
+    // contract; `outside <= 16` keeps the control load inside the 32-byte table; the store
+    // writes the 16 bytes `dst` is valid for.
+    unsafe {
+        let v = _mm_loadu_si128(end.sub(16).cast());
+        if flag_mask_sse(v, ensure_ascii) >> outside != 0 {
+            return false;
+        }
+        let to_front = _mm_loadu_si128(TAIL_TO_FRONT.as_ptr().add(outside).cast());
+        _mm_storeu_si128(dst.cast(), _mm_shuffle_epi8(v, to_front));
+        true
+    }
+}
+
+/// Bit `j` set when byte `j` of `v` needs an escape: `"`, `\`, a control byte and, with
+/// `ensure_ascii`, DEL and above.
+///
+/// # Safety
+/// SSE2 (every x86_64 CPU).
+#[inline(always)]
+unsafe fn flag_mask_sse(v: __m128i, ensure_ascii: bool) -> u32 {
+    // SAFETY: SSE2 intrinsics on a register.
+    unsafe {
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned `b <= 0x1F` and `b >= 0x7F` by a min or max that leaves `b` unchanged.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+        let mut flagged = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+        if ensure_ascii {
+            flagged = _mm_or_si128(flagged, _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x7F)), v));
+        }
+        _mm_movemask_epi8(flagged) as u32
+    }
+}
+
 /// [`Vector::utf8_latin1`](crate::generic::Vector::utf8_latin1) with SSSE3 (used by the
 /// AVX2 and AVX-512 backends). Per 16 bytes: every byte becomes a (lead, continuation)
 /// pair, the lead being the byte itself for ASCII and `0xC0 | b >> 6` otherwise; the pairs
