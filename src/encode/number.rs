@@ -61,28 +61,76 @@ fn decimal_len(value: u64) -> usize {
     guess + (value >= POWERS[guess]) as usize
 }
 
+/// Write the decimal digits of `value` at `dst`, returning their count.
+///
+/// With no loop and, below 10^8, no branch: the digits of numbers of mixed lengths (as in
+/// most documents) would otherwise cost a mispredicted loop exit each. Eight digits are
+/// made at once in the lanes of one word ([`eight_digits`]); the leading zeros are shifted
+/// out and the word stored whole.
+///
 /// # Safety
-/// `dst` is valid for `decimal_len(value)` (at most 20) writes.
+/// `dst` is valid for `max(decimal_len(value), 8)` writes (at most 20); the bytes past the
+/// returned count are unspecified.
 #[inline(always)]
-unsafe fn write_decimal(dst: *mut u8, mut value: u64) -> usize {
+unsafe fn write_decimal(dst: *mut u8, value: u64) -> usize {
+    const E8: u64 = 100_000_000;
     let len = decimal_len(value);
-    let mut end = len;
-    // SAFETY: every write lands in `dst[..len]`: each step moves `end` down by the digits
-    // it writes, and `len` counts exactly the digits of `value`.
+    // SAFETY: each store writes 8 bytes inside `dst[..max(len, 8)]`: a leading part of
+    // `lead` digits is stored at `dst`, then full chunks of eight at `lead`, `lead + 8`,
+    // which end at `len`; later stores overwrite what an earlier one wrote past its digits.
     unsafe {
-        while value >= 100 {
-            let pair = (value % 100) as usize * 2;
-            value /= 100;
-            end -= 2;
-            std::ptr::copy_nonoverlapping(PAIRS.as_ptr().add(pair), dst.add(end), 2);
-        }
-        if value >= 10 {
-            std::ptr::copy_nonoverlapping(PAIRS.as_ptr().add(value as usize * 2), dst, 2);
+        if value < E8 {
+            store_leading(dst, value as u32, len);
+        } else if value < E8 * E8 {
+            let lead = len - 8;
+            store_leading(dst, (value / E8) as u32, lead);
+            store_eight(dst.add(lead), (value % E8) as u32);
         } else {
-            dst.write(b'0' + value as u8);
+            let lead = len - 16;
+            store_leading(dst, (value / (E8 * E8)) as u32, lead);
+            let rest = value % (E8 * E8);
+            store_eight(dst.add(lead), (rest / E8) as u32);
+            store_eight(dst.add(lead + 8), (rest % E8) as u32);
         }
     }
     len
+}
+
+/// The eight decimal digits of `value < 10^8` as ASCII, the leading one in the lowest
+/// byte (little-endian order, as they are stored). Lanes of one word are split in turn:
+/// into two four-digit halves, each into two pairs, each pair into two digits; the
+/// multiply-shift quotients are exact in these ranges, and no lane overflows into the next.
+#[inline(always)]
+fn eight_digits(value: u32) -> u64 {
+    let halves = (value / 10_000) as u64 | ((value % 10_000) as u64) << 32;
+    // v / 100 = (v * 5243) >> 19 for v < 43,699; each product fits its 32-bit lane.
+    let hundreds = ((halves * 5243) >> 19) & 0x0000_007F_0000_007F;
+    let pairs = hundreds | (halves - hundreds * 100) << 16;
+    // v / 10 = (v * 103) >> 10 for v < 179; each product fits its 16-bit lane.
+    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
+    let digits = tens | (pairs - tens * 10) << 8;
+    digits | 0x3030_3030_3030_3030
+}
+
+/// Store the `len` (1 to 8) digits of `value` at `dst`, as an 8-byte word.
+///
+/// # Safety
+/// `dst` is valid for 8 writes; `value` has `len` digits, `1 <= len <= 8`.
+#[inline(always)]
+unsafe fn store_leading(dst: *mut u8, value: u32, len: usize) {
+    let word = eight_digits(value) >> (8 * (8 - len));
+    // SAFETY: 8 bytes writable at `dst`.
+    unsafe { dst.cast::<u64>().write_unaligned(word.to_le()) }
+}
+
+/// Store the eight digits of `value < 10^8`, leading zeros included.
+///
+/// # Safety
+/// `dst` is valid for 8 writes.
+#[inline(always)]
+unsafe fn store_eight(dst: *mut u8, value: u32) {
+    // SAFETY: 8 bytes writable at `dst`.
+    unsafe { dst.cast::<u64>().write_unaligned(eight_digits(value).to_le()) }
 }
 
 /// Write a finite `value` exactly as `float.__repr__` does.
