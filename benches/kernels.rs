@@ -12,7 +12,12 @@
 //! * `cjk`: CJK text (UTF-8 bytes for byte kernels, UCS-2 units for the UCS-2 ones);
 //! * `emoji`: emoji (UTF-8 bytes, or UCS-4 units);
 //! * `short16`: a batch of 1000 16-byte strings, each its own kernel call;
-//! * `keys`: a batch of 1000 keys of 3 to 30 bytes, each its own kernel call.
+//! * `keys`: a batch of 1000 keys of 3 to 30 bytes, each its own kernel call;
+//! * `short1-16`: a batch of 1000 strings of 1 to 16 bytes, mixed lengths.
+//!
+//! `clean_ascii_tail` is the serializer's path for short ASCII strings as it writes them:
+//! `Kernel::copy_clean_ascii_tail` on each string (stored after a 16-byte header, as in a
+//! CPython `str`), and `escape_u8` for those it declines (longer ones, or with escapes).
 //!
 //! For the batch cases a second row per backend, `<backend>+inl`, runs the same loop
 //! compiled with the backend's target features, so the kernel's entry can inline into it
@@ -135,6 +140,16 @@ enum Input {
     U32(Vec<u32>),
     Batch8(Vec<Vec<u8>>),
     Batch16(Vec<Vec<u16>>),
+    /// Byte strings, each after a header of `HEADER` bytes in its own allocation.
+    Headed(Vec<Vec<u8>>),
+}
+
+/// The bytes before each `Input::Headed` string (a CPython `str`'s header is 40 or more).
+const HEADER: usize = 16;
+
+/// `strings`, each after a header of `HEADER` bytes.
+fn headed(strings: &[Vec<u8>]) -> Input {
+    Input::Headed(strings.iter().map(|s| [&[b'h'; HEADER][..], s].concat()).collect())
 }
 
 impl Input {
@@ -145,6 +160,7 @@ impl Input {
             Input::U32(v) => 4 * v.len(),
             Input::Batch8(b) => b.iter().map(|s| s.len()).sum(),
             Input::Batch16(b) => b.iter().map(|s| 2 * s.len()).sum(),
+            Input::Headed(b) => b.iter().map(|s| s.len() - HEADER).sum(),
         }
     }
 
@@ -155,6 +171,7 @@ impl Input {
             Input::U32(v) => v.len(),
             Input::Batch8(b) => b.iter().map(|s| s.len()).sum(),
             Input::Batch16(b) => b.iter().map(|s| s.len()).sum(),
+            Input::Headed(b) => b.iter().map(|s| s.len() - HEADER).sum(),
         }
     }
 }
@@ -171,6 +188,7 @@ enum Kern {
     AsciiFromU32,
     FindStringSpecial,
     MaxByte,
+    CleanAsciiTail,
 }
 
 impl Kern {
@@ -186,6 +204,7 @@ impl Kern {
             Kern::AsciiFromU32 => "ascii_from_u32",
             Kern::FindStringSpecial => "find_string_special",
             Kern::MaxByte => "max_byte",
+            Kern::CleanAsciiTail => "clean_ascii_tail",
         }
     }
 }
@@ -204,6 +223,7 @@ fn source_ptr(input: &Input) -> usize {
         Input::U32(v) => v.as_ptr() as usize,
         Input::Batch8(b) => b.first().map_or(0, |s| s.as_ptr() as usize),
         Input::Batch16(b) => b.first().map_or(0, |s| s.as_ptr() as usize),
+        Input::Headed(b) => b.first().map_or(0, |s| s.as_ptr() as usize + HEADER),
     }
 }
 
@@ -271,6 +291,22 @@ unsafe fn run_once<K: Kernel>(kern: Kern, input: &Input, out: &mut [u32]) -> usi
                 }
                 at
             }
+            (Kern::CleanAsciiTail, Input::Headed(b)) => {
+                let mut at = 0;
+                for s in b {
+                    let s = black_box(s.as_slice());
+                    let (text, end) = (&s[HEADER..], s.as_ptr_range().end);
+                    let d = d8.add(at);
+                    // SAFETY (with the above): `HEADER` readable bytes precede every text,
+                    // as `copy_clean_ascii_tail` needs, and the texts are ASCII.
+                    at += if text.len() <= 16 && K::copy_clean_ascii_tail(end, text.len(), false, d) {
+                        text.len()
+                    } else {
+                        K::escape_u8(text, d)
+                    };
+                }
+                at
+            }
             _ => unreachable!("{kern:?} does not take this input"),
         }
     }
@@ -307,6 +343,13 @@ fn memcpy_once(input: &Input, out: &mut [u32]) -> usize {
             let mut at = 0;
             for s in b {
                 at += copy(as_bytes(black_box(s)), at);
+            }
+            at
+        }
+        Input::Headed(b) => {
+            let mut at = 0;
+            for s in b {
+                at += copy(black_box(&s[HEADER..]), at);
             }
             at
         }
@@ -389,7 +432,7 @@ impl WithKernel for BenchOne<'_, '_> {
             // SAFETY: `out` comes from `out_buffer(input)`; `K` from `dispatch`.
             b.iter(|| unsafe { run_once::<K>(kern, black_box(input), black_box(&mut *out)) })
         });
-        let batch = matches!(input, Input::Batch8(_) | Input::Batch16(_));
+        let batch = matches!(input, Input::Batch8(_) | Input::Batch16(_) | Input::Headed(_));
         if let (true, Some(runner)) = (batch, inlined_runner::<K>()) {
             let id = BenchmarkId::new(format!("{}+inl", K::BACKEND.name()), param);
             group.bench_function(id, |b| {
@@ -440,6 +483,7 @@ fn kernels(c: &mut Criterion) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let short16 = batch(&mut rng, 1000, 16, 16);
     let keys = batch(&mut rng, 1000, 3, 30);
+    let mixed16 = batch(&mut rng, 1000, 1, 16);
     let widen_batch = |b: &[Vec<u8>]| b.iter().map(|s| widen16(s)).collect::<Vec<_>>();
 
     // Byte kernels.
@@ -484,7 +528,15 @@ fn kernels(c: &mut Criterion) {
                 &Input::Batch8(short16.clone()),
             );
             bench(c, kern, "keys", "1000x3-30B", &Input::Batch8(keys.clone()));
+            bench(c, kern, "short1-16", "1000x1-16B", &Input::Batch8(mixed16.clone()));
         }
+    }
+    for (case, param, strings) in [
+        ("short16", "1000x16B", &short16),
+        ("keys", "1000x3-30B", &keys),
+        ("short1-16", "1000x1-16B", &mixed16),
+    ] {
+        bench(c, Kern::CleanAsciiTail, case, param, &headed(strings));
     }
 
     // UCS-2 kernels.
