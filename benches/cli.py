@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-CORPORA = ("twitter", "citm_catalog", "canada", "gsoc-2018")
+CORPORA = ("twitter", "citm_catalog", "canada", "marine_ik", "gsoc-2018")
 DATA = Path(__file__).resolve().parent / "data"
 
 
