@@ -183,6 +183,21 @@ pub unsafe fn raise(exc_type: *mut PyObject, message: &std::ffi::CStr) {
     unsafe { PyErr_SetString(exc_type, message.as_ptr()) }
 }
 
+/// Ask the CPU to start loading the object at `obj` into cache: a walk over a document
+/// that was just built (as a server sees one) finds each object out of cache, and cannot
+/// start the next one's load before it reaches it. A hint: nothing is read, and any address
+/// (null, freed) is harmless.
+#[inline(always)]
+pub fn prefetch(obj: *mut PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(obj.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
+
 /// Take the exception being raised out of the error indicator, normalized and with its
 /// traceback attached (what `PyErr_GetRaisedException` returns from 3.12); null if none.
 ///
@@ -292,6 +307,11 @@ pub unsafe fn dict_next(
                     let (key, value) = entries.get(i);
                     i += 1;
                     if !value.is_null() {
+                        if i < n {
+                            let (next_key, next_value) = entries.get(i);
+                            prefetch(next_key);
+                            prefetch(next_value);
+                        }
                         *pos = i;
                         return Some((key, value));
                     }

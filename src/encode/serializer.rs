@@ -467,6 +467,9 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             self.open(b'[');
             let mut i = 0;
             while i < PyList_GET_SIZE(list) {
+                if i + 2 < PyList_GET_SIZE(list) {
+                    pyffi::prefetch(PyList_GET_ITEM(list, i + 2));
+                }
                 if i > 0 {
                     self.item_separator();
                 }
