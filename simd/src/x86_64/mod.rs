@@ -343,33 +343,13 @@ unsafe fn copy_clean_ascii_tail_ssse3(end: *const u8, len: usize, ensure_ascii: 
     // writes the 16 bytes `dst` is valid for.
     unsafe {
         let v = _mm_loadu_si128(end.sub(16).cast());
-        if flag_mask_sse(v, ensure_ascii) >> outside != 0 {
+        let flags = if ensure_ascii { Flags::Ascii } else { Flags::Escape };
+        if (_mm_movemask_epi8(flag_bytes128(v, flags)) as u32) >> outside != 0 {
             return false;
         }
         let to_front = _mm_loadu_si128(TAIL_TO_FRONT.as_ptr().add(outside).cast());
         _mm_storeu_si128(dst.cast(), _mm_shuffle_epi8(v, to_front));
         true
-    }
-}
-
-/// Bit `j` set when byte `j` of `v` needs an escape: `"`, `\`, a control byte and, with
-/// `ensure_ascii`, DEL and above.
-///
-/// # Safety
-/// SSE2 (every x86_64 CPU).
-#[inline(always)]
-unsafe fn flag_mask_sse(v: __m128i, ensure_ascii: bool) -> u32 {
-    // SAFETY: SSE2 intrinsics on a register.
-    unsafe {
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        // Unsigned `b <= 0x1F` and `b >= 0x7F` by a min or max that leaves `b` unchanged.
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
-        let mut flagged = _mm_or_si128(_mm_or_si128(quote, backslash), control);
-        if ensure_ascii {
-            flagged = _mm_or_si128(flagged, _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x7F)), v));
-        }
-        _mm_movemask_epi8(flagged) as u32
     }
 }
 
