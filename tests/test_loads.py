@@ -135,6 +135,25 @@ def test_invalid_utf8_raises_the_decode_error(data):
     assert kind == "error" and isinstance(exc, UnicodeDecodeError)
 
 
+CJK_DISRUPTIONS = [
+    b"a", "\u00e9".encode(), "\U0001F600".encode(), b"\xe4\x41\x80", b"\xe4\xb8\xc0", b"\xe0\x80\x80",
+    b"\xe0\x9f\xbf", b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xef\xbf\xbf", b"\xe0\xa0\x80", b"\xe4\xb8", b"\xff",
+    b'\\n', b"\\u4e2d", b'"', b"\x01",
+]
+
+
+@pytest.mark.parametrize("disruption", CJK_DISRUPTIONS)
+def test_cjk_runs_of_every_length_with_a_disruption_like_json(disruption):
+    """Three-byte text (decoded 16 bytes at a time where the CPU has a byte shuffle) of
+    every length up to 100 characters, with one disruption at every byte position."""
+    text = "".join(chr(0x4E00 + 97 * k) if k % 5 else chr(0x800 + k) for k in range(100)).encode()
+    for n in range(0, 100):
+        body = text[: 3 * n]
+        assert_loads_like_json(b'"' + body + b'"')
+        for pos in range(0, len(body) + 1, 1 if n < 20 else 7):
+            assert_loads_like_json(b'["' + body[:pos] + disruption + body[pos:] + b'"]')
+
+
 # ----- encodings and input types -----
 
 

@@ -160,6 +160,16 @@ pub(crate) trait Vector: Copy {
         false
     }
 
+    /// [`Kernel::utf8_bmp3_to_u16`](crate::Kernel::utf8_bmp3_to_u16); backends without a
+    /// byte shuffle leave it out.
+    ///
+    /// # Safety
+    /// As there.
+    #[inline(always)]
+    unsafe fn utf8_bmp3_to_u16(_src: &[u8], _dst: *mut u16, _cap: usize) -> (usize, usize) {
+        (0, 0)
+    }
+
     /// Transcode 64 Latin-1 bytes, none of which needs an escape, to UTF-8 (64 to 128
     /// bytes), returning the count written. The fast path for accented text; backends
     /// without a byte shuffle leave it out (`None`, having written nothing).
@@ -1212,6 +1222,19 @@ macro_rules! vector_kernel {
                 debug_assert!(<$ty>::is_available());
                 // SAFETY: the caller's contract, including the CPU's (see `Kernel`).
                 unsafe { imp(end, len, ensure_ascii, dst) }
+            }
+
+            #[inline]
+            unsafe fn utf8_bmp3_to_u16(src: &[u8], dst: *mut u16, cap: usize) -> (usize, usize) {
+                #[target_feature(enable = $features)]
+                #[inline]
+                unsafe fn imp(src: &[u8], dst: *mut u16, cap: usize) -> (usize, usize) {
+                    // SAFETY: forwarded; the features are enabled here.
+                    unsafe { <$vector as $crate::generic::Vector>::utf8_bmp3_to_u16(src, dst, cap) }
+                }
+                debug_assert!(<$ty>::is_available());
+                // SAFETY: the caller's contract, including the CPU's (see `Kernel`).
+                unsafe { imp(src, dst, cap) }
             }
 
             #[inline]

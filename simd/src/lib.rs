@@ -242,6 +242,24 @@ pub trait Kernel: Copy + Default + 'static {
     unsafe fn copy_clean_ascii_tail(_end: *const u8, _len: usize, _ensure_ascii: bool, _dst: *mut u8) -> bool {
         false
     }
+
+    /// The parser's CJK fast path: decode the run of three-byte UTF-8 characters
+    /// (U+0800 to U+FFFF, surrogates included, as `surrogatepass` accepts them) at the
+    /// start of `src` into UCS-2, five characters per 16-byte block, returning
+    /// `(bytes consumed, units written)`. It stops before the first block that is not
+    /// five whole valid three-byte characters, so `consumed` is always a multiple of 15
+    /// ending on a character boundary; the caller decodes what follows. It reads only
+    /// whole 16-byte blocks inside `src`, and stores 8 units per block (5 meaningful),
+    /// stopping while fewer than 8 units of room are left. A backend without a byte
+    /// shuffle returns `(0, 0)`.
+    ///
+    /// # Safety
+    /// `dst` is valid for `cap` units of writes, and the CPU has the backend's features
+    /// (see the crate docs).
+    #[inline(always)]
+    unsafe fn utf8_bmp3_to_u16(_src: &[u8], _dst: *mut u16, _cap: usize) -> (usize, usize) {
+        (0, 0)
+    }
 }
 
 /// A computation generic over the kernel backend, run by [`dispatch`].

@@ -922,3 +922,110 @@ impl Check for Known {
 fn known_answers() {
     for_each_backend(&Known);
 }
+
+// ---------------------------------------------------------------------------------------
+// The parser's CJK fast path.
+
+/// One three-byte character at the start of `b` as `surrogatepass` UTF-8 decodes it.
+fn bmp3_ref(b: &[u8]) -> Option<u16> {
+    if b.len() < 3 || b[0] & 0xF0 != 0xE0 || b[1] & 0xC0 != 0x80 || b[2] & 0xC0 != 0x80 {
+        return None;
+    }
+    let c = ((b[0] & 0x0F) as u16) << 12 | ((b[1] & 0x3F) as u16) << 6 | (b[2] & 0x3F) as u16;
+    (c >= 0x800).then_some(c)
+}
+
+/// What `utf8_bmp3_to_u16` must return: whole 16-byte blocks (inside `src`) of five valid
+/// three-byte characters, while 8 units of room are left, and their characters.
+fn bmp3_expected(src: &[u8], cap: usize) -> (usize, Vec<u16>) {
+    let (mut i, mut out) = (0, Vec::new());
+    while i + 16 <= src.len() && out.len() + 8 <= cap {
+        let block: Option<Vec<u16>> = (0..5).map(|k| bmp3_ref(&src[i + 3 * k..])).collect();
+        match block {
+            Some(chars) => out.extend(chars),
+            None => break,
+        }
+        i += 15;
+    }
+    (i, out)
+}
+
+/// `utf8_bmp3_to_u16` against a scalar decoder: every source length up to 256 bytes at
+/// every alignment (the source ending at a guard page, or up to 15 bytes before it), with
+/// each kind of disruption (ASCII, two-byte, four-byte, a bad continuation, an overlong
+/// E0 80 80, and the surrogate ED A0 80, which must be accepted) at every byte position,
+/// and rooms around the 8-unit threshold (a sentinel checks nothing is written past it).
+struct Bmp3;
+
+impl Check for Bmp3 {
+    fn check<K: Kernel>(&self) {
+        let implemented = matches!(K::BACKEND, Backend::Avx2 | Backend::Avx512);
+        let mut arena = Arena::new(4);
+        // Characters across the three-byte range, surrogates and both ends included.
+        let chars: Vec<u8> = (0..100u32)
+            .flat_map(|k| {
+                let c = match k % 7 {
+                    0 => 0x0800 + k,
+                    1 => 0xFFFF - k,
+                    2 => 0xD800 + 13 * k,
+                    _ => 0x4E00 + 211 * k,
+                };
+                [0xE0 | (c >> 12) as u8, 0x80 | (c >> 6 & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]
+            })
+            .collect();
+        let disruptions: [&[u8]; 7] = [
+            b"a",
+            "\u{e9}".as_bytes(),
+            "\u{1F600}".as_bytes(),
+            b"\xe4\x41\x80",
+            b"\xe4\xb8\xc0",
+            b"\xe0\x80\x80",
+            b"\xed\xa0\x80",
+        ];
+        let mut checked = 0usize;
+        let mut nonzero = 0usize;
+        for len in 0..=256usize {
+            let mut cases: Vec<(Vec<u8>, Vec<usize>)> =
+                vec![(chars[..len].to_vec(), vec![0, 7, 8, 12, 13, 17, 18, len / 3, len])];
+            for pos in 0..len {
+                for d in disruptions {
+                    let mut s = chars[..pos].to_vec();
+                    s.extend_from_slice(d);
+                    s.extend_from_slice(&chars[pos..]);
+                    s.truncate(len);
+                    cases.push((s, vec![len]));
+                }
+            }
+            for (s, caps) in &cases {
+                for gap in 0..16 {
+                    let src = arena.place_end(s, gap, 0xE4);
+                    for &cap in caps {
+                        let mut dst = vec![0xBEEFu16; cap + 16];
+                        // SAFETY: `dst` holds `cap` units (and more); the backend is
+                        // available (run by `for_each_backend`).
+                        let (used, wrote) = unsafe { K::utf8_bmp3_to_u16(src, dst.as_mut_ptr(), cap) };
+                        let ctx = || format!("{s:x?} gap {gap} cap {cap}");
+                        let (want_used, want) = if implemented { bmp3_expected(s, cap) } else { (0, vec![]) };
+                        assert_eq!((used, wrote), (want_used, want.len()), "{}", ctx());
+                        assert_eq!(&dst[..wrote], &want[..], "{}", ctx());
+                        // A prefix of whole characters, as the scalar decoder reads it.
+                        assert_eq!(used, 3 * wrote, "{}", ctx());
+                        for k in 0..wrote {
+                            assert_eq!(bmp3_ref(&s[3 * k..]), Some(dst[k]), "{}", ctx());
+                        }
+                        assert!(dst[cap..].iter().all(|&u| u == 0xBEEF), "wrote past cap: {}", ctx());
+                        checked += 1;
+                        nonzero += (wrote != 0) as usize;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
+        assert_eq!(nonzero != 0, implemented, "the kernel never decoded anything");
+    }
+}
+
+#[test]
+fn utf8_bmp3_to_u16_decodes_three_byte_runs() {
+    for_each_backend(&Bmp3);
+}

@@ -336,7 +336,7 @@ impl Source for Utf8 {
             return if s.is_null() { Err(StrError::Python) } else { Ok(s) };
         }
         // SAFETY: forwarded.
-        unsafe { utf8_str(body, max) }
+        unsafe { utf8_str::<K>(body, max) }
     }
 
     fn push_chars(run: &[u8], out: &mut Vec<u32>) -> Result<u32, StrError> {
@@ -368,16 +368,24 @@ impl Source for Utf8 {
 /// EF characters up to U+FFFF (from U+0100 on for C4 and above), F0 and above astral ones.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; the CPU has `K`'s features.
 #[inline(never)]
-unsafe fn utf8_str(body: &[u8], max: u8) -> Result<*mut PyObject, StrError> {
+unsafe fn utf8_str<K: Kernel>(body: &[u8], max: u8) -> Result<*mut PyObject, StrError> {
     let len = utf8::count_chars(body);
-    // SAFETY: each unit type matches the kind its maxchar selects, and `decode_into`
-    // writes at most `len` units.
+    // SAFETY: each unit type matches the kind its maxchar selects, the decoders write at
+    // most `len` units, and the caller vouches for `K`'s CPU features.
     unsafe {
         match max {
             0x80..=0xC3 => new_str::<u8>(len, 0xFF, |dst, cap| utf8::decode_latin1_into(body, dst, cap)),
-            0xC4..=0xEF => new_str::<u16>(len, 0xFFFF, |dst, cap| utf8::decode_into(body, dst, cap)),
+            0xC4..=0xEF => new_str::<u16>(len, 0xFFFF, |dst, cap| {
+                // CJK text (starting with two blocks of three-byte characters) through the
+                // kernel; the rest, unchanged, through the general loop.
+                if utf8::bmp3_block_at(body, 0) {
+                    utf8::decode_bmp_into::<K>(body, dst, cap)
+                } else {
+                    utf8::decode_into(body, dst, cap)
+                }
+            }),
             _ => new_str::<u32>(len, 0x10FFFF, |dst, cap| utf8::decode_into(body, dst, cap)),
         }
     }

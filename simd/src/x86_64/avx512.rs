@@ -5,7 +5,7 @@
 //! written with masked loads and stores, which never touch the bytes masked off.
 
 use super::{
-    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, max_lane128, utf8_bmp3_avx2, utf8_latin1_ssse3, Detected,
+    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, max_lane128, utf8_bmp3_avx2, utf8_bmp3_to_u16_ssse3, utf8_latin1_ssse3, Detected,
 };
 use crate::generic::{Flags, Vector};
 use core::arch::x86_64::*;
@@ -160,6 +160,12 @@ impl Vector for V512 {
     unsafe fn copy_clean_ascii_tail(end: *const u8, len: usize, ensure_ascii: bool, dst: *mut u8) -> bool {
         // SAFETY: AVX-512 (hence SSSE3) is among this backend's features; forwarded contract.
         unsafe { copy_clean_ascii_tail_ssse3(end, len, ensure_ascii, dst) }
+    }
+
+    #[inline(always)]
+    unsafe fn utf8_bmp3_to_u16(src: &[u8], dst: *mut u16, cap: usize) -> (usize, usize) {
+        // SAFETY: AVX-512 (hence SSSE3) is among this backend's features; forwarded contract.
+        unsafe { utf8_bmp3_to_u16_ssse3(src, dst, cap) }
     }
 
     #[inline(always)]

@@ -394,3 +394,64 @@ unsafe fn utf8_latin1_ssse3(src: *const u8, dst: *mut u8) -> Option<usize> {
         Some(out.offset_from(dst) as usize)
     }
 }
+
+/// Byte masks and expected values of five three-byte UTF-8 characters in 15 bytes (the
+/// 16th byte is not looked at): leads `1110xxxx`, continuations `10xxxxxx`.
+static BMP3_MASK: [u8; 16] = [
+    0xF0, 0xC0, 0xC0, 0xF0, 0xC0, 0xC0, 0xF0, 0xC0, 0xC0, 0xF0, 0xC0, 0xC0, 0xF0, 0xC0, 0xC0, 0x00,
+];
+static BMP3_WANT: [u8; 16] = [
+    0xE0, 0x80, 0x80, 0xE0, 0x80, 0x80, 0xE0, 0x80, 0x80, 0xE0, 0x80, 0x80, 0xE0, 0x80, 0x80, 0x00,
+];
+/// Shuffle controls gathering, into the five low 16-bit lanes, each character's lead and
+/// first continuation (as the lane's high and low byte), and its last continuation (as
+/// the low byte; 0x80 zeroes a byte).
+static BMP3_HEAD: [u8; 16] = [1, 0, 4, 3, 7, 6, 10, 9, 13, 12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80];
+static BMP3_LAST: [u8; 16] = [2, 0x80, 5, 0x80, 8, 0x80, 11, 0x80, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80];
+
+/// [`Kernel::utf8_bmp3_to_u16`](crate::Kernel::utf8_bmp3_to_u16) with SSSE3 (used by the
+/// AVX2 and AVX-512 backends). Per 16-byte block: the byte patterns checked with one mask
+/// and compare, the (lead, first continuation) pairs and the last continuations gathered
+/// into 16-bit lanes by two shuffles, combined as `(lead & 0x0F) << 12 | (c1 & 0x3F) << 6
+/// | c2 & 0x3F`, overlong forms (below U+0800: E0 80..9F) refused, eight lanes stored.
+///
+/// # Safety
+/// SSSE3 (implied by AVX2), and the contract of `Kernel::utf8_bmp3_to_u16`.
+#[inline(always)]
+unsafe fn utf8_bmp3_to_u16_ssse3(src: &[u8], dst: *mut u16, cap: usize) -> (usize, usize) {
+    let mut i = 0;
+    let mut n = 0;
+    // SAFETY: SSSE3 is enabled; the tables are 16 bytes each; every load reads
+    // `src[i..i + 16]`, inside `src` by the loop condition; every store writes
+    // `dst[n..n + 8]`, inside the `cap` units `dst` is valid for by the loop condition.
+    unsafe {
+        let mask = _mm_loadu_si128(BMP3_MASK.as_ptr().cast());
+        let want = _mm_loadu_si128(BMP3_WANT.as_ptr().cast());
+        let head = _mm_loadu_si128(BMP3_HEAD.as_ptr().cast());
+        let last = _mm_loadu_si128(BMP3_LAST.as_ptr().cast());
+        while i + 16 <= src.len() && n + 8 <= cap {
+            let v = _mm_loadu_si128(src.as_ptr().add(i).cast());
+            if _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, mask), want)) != 0xFFFF {
+                break;
+            }
+            // Lanes 0..5: `lead << 8 | c1`, and `c2`.
+            let pairs = _mm_shuffle_epi8(v, head);
+            let low = _mm_shuffle_epi8(v, last);
+            // `pairs << 4` puts the lead's low nibble at bits 12..16; `pairs << 6` puts
+            // c1's six bits at 6..12.
+            let hi = _mm_and_si128(_mm_slli_epi16(pairs, 4), _mm_set1_epi16(0xF000u16 as i16));
+            let mid = _mm_and_si128(_mm_slli_epi16(pairs, 6), _mm_set1_epi16(0x0FC0));
+            let lo = _mm_and_si128(low, _mm_set1_epi16(0x003F));
+            let c = _mm_or_si128(_mm_or_si128(hi, mid), lo);
+            // Overlong: below U+0800, bits 11..16 all clear; lanes 5..8 (zero) ignored.
+            let small = _mm_cmpeq_epi16(_mm_srli_epi16(c, 11), _mm_setzero_si128());
+            if _mm_movemask_epi8(small) & 0x3FF != 0 {
+                break;
+            }
+            _mm_storeu_si128(dst.add(n).cast(), c);
+            i += 15;
+            n += 5;
+        }
+    }
+    (i, n)
+}
