@@ -84,7 +84,23 @@ def growth(call, calls=CALLS):
 
 
 def assert_flat(call, calls=CALLS):
+    """``calls`` calls of ``call`` leave every measure within its tolerance.
+
+    A measure over tolerance is taken again, over as many calls: a leak grows in every
+    window, while something that grew once (an interpreter cache filling up, in a process
+    where earlier tests left other state; seen once in CI as 2,067 blocks over 100,000
+    calls, in no run since) does not grow again.
+    """
     grew = growth(call, calls)
+    problems = over_tolerance(grew)
+    if problems:
+        grew = growth(call, calls)
+        problems = over_tolerance(grew)
+    assert not problems, "%d calls leak: %s (%r)" % (calls, "; ".join(problems), grew)
+
+
+def over_tolerance(grew):
+    """What grew beyond its tolerance, in words."""
     problems = []
     if grew["rss"] > RSS_TOLERANCE:
         problems.append("resident memory grew by %d KiB" % (grew["rss"] // 1024))
@@ -93,7 +109,7 @@ def assert_flat(call, calls=CALLS):
     for key in ("gc objects", "allocated blocks"):
         if grew[key] > BLOCKS_TOLERANCE:
             problems.append("%s grew by %d" % (key, grew[key]))
-    assert not problems, "%d calls leak: %s (%r)" % (calls, "; ".join(problems), grew)
+    return problems
 
 
 def expect(exc_type, fn, *args, **kwargs):
