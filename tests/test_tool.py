@@ -223,6 +223,21 @@ def test_deep_document_that_json_tool_writes():
     compare(infile="doc.json", files={"doc.json": b"[" * depth + b"]" * depth})
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_depth_limit_as_json_tool(encoding):
+    # Around json.tool's RecursionError (990 to 994 levels at the default recursion limit,
+    # by version): the same depths are written, and the same ones fail with the same error,
+    # whether rjson writes bytes (to a UTF-8 stdout) or text (to any other). What reaches
+    # stdout before the error differs: json.tool writes in pieces, rjson all or nothing.
+    env = dict(ENV, PYTHONIOENCODING=encoding)
+    for depth in range(986, 999):
+        files = {"doc.json": b"[" * depth + b"]" * depth}
+        expected, got = run_both(["doc.json"], files=files, env=env)
+        assert (depth, got.status, got.stderr) == (depth, expected.status, expected.stderr)
+        if expected.status == 0:
+            assert got.stdout == expected.stdout
+
+
 @pytest.mark.parametrize(
     "args",
     [

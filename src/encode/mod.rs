@@ -216,12 +216,40 @@ unsafe extern "C" fn dump_text(
     nargs: Py_ssize_t,
     kwnames: *mut PyObject,
 ) -> *mut PyObject {
-    // SAFETY: CPython calls us with valid vectorcall arguments and the GIL held.
+    // SAFETY: CPython's vectorcall arguments, forwarded.
+    unsafe { dump_as(args, nargs, kwnames, Target::Str) }
+}
+
+/// The UTF-8 bytes of that text, for `python -m rjson` writing to a UTF-8 file; also
+/// `NotImplemented` for a lone surrogate (the text is then written as `json.dump` writes
+/// it, and fails as it fails). Called, like `_dump_text`, from one Python frame below the
+/// program's, so that `RecursionError` comes at `json.dump`'s depth.
+unsafe extern "C" fn dump_bytes(
+    _module: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: CPython's vectorcall arguments, forwarded.
+    unsafe { dump_as(args, nargs, kwnames, Target::Bytes) }
+}
+
+/// `json.dump`'s output as `target`, or `NotImplemented`.
+///
+/// # Safety
+/// CPython's vectorcall arguments, with the GIL held.
+unsafe fn dump_as(
+    args: *const *mut PyObject,
+    nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
+    target: Target,
+) -> *mut PyObject {
+    // SAFETY: valid vectorcall arguments and the GIL, per the caller.
     guarded(|| unsafe {
         read_call(args, nargs, kwnames, Defaults::Json)
             .and_then(|mut options| {
                 options.python_encoder = true;
-                encode(*args, &options, Target::Str)
+                encode(*args, &options, target)
             })
             .unwrap_or_else(|| {
                 let not_implemented = Py_NotImplemented();
@@ -261,7 +289,7 @@ UnicodeEncodeError that str.encode('utf-8') would raise.";
 
 /// The raw entry points, registered with `PyModule_AddFunctions` (which keeps a pointer
 /// to the table, hence `static`).
-static mut METHODS: [PyMethodDef; 4] = [
+static mut METHODS: [PyMethodDef; 5] = [
     PyMethodDef {
         ml_name: c"dumps".as_ptr(),
         ml_meth: PyMethodDefPointer {
@@ -285,6 +313,14 @@ static mut METHODS: [PyMethodDef; 4] = [
         },
         ml_flags: METH_FASTCALL | METH_KEYWORDS,
         ml_doc: c"The text json.dump writes (or NotImplemented: then call json.dump).".as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_dump_bytes".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: dump_bytes,
+        },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: c"The UTF-8 bytes of the text json.dump writes (or NotImplemented).".as_ptr(),
     },
     PyMethodDef::zeroed(),
 ];
