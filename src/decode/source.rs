@@ -47,16 +47,8 @@ pub trait Source: 'static {
     /// Append to `out` the characters of the string body at `src[i..]` up to its first
     /// special or non-ASCII unit, and return that unit's index (`src.len()` if none).
     #[inline(always)]
-    fn ascii_run<K: Kernel>(src: &[Self::Unit], mut i: usize, out: &mut Vec<u8>) -> usize {
-        while let Some(&u) = src.get(i) {
-            let c = u.into();
-            if c >= 0x80 || is_special(c) {
-                break;
-            }
-            out.push(c as u8);
-            i += 1;
-        }
-        i
+    fn ascii_run<K: Kernel>(src: &[Self::Unit], i: usize, out: &mut Vec<u8>) -> usize {
+        ascii_units(src, i, out)
     }
 
     /// The body as bytes, when it is a short ASCII one that the caches can hold.
@@ -188,6 +180,20 @@ fn skip_whitespace_u8(src: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// `Source::ascii_run` one unit at a time.
+#[inline(always)]
+fn ascii_units<U: Copy + Into<u32>>(src: &[U], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(&u) = src.get(i) {
+        let c = u.into();
+        if c >= 0x80 || is_special(c) {
+            break;
+        }
+        out.push(c as u8);
+        i += 1;
+    }
+    i
+}
+
 /// Words `ascii_run_u8` reads itself before handing a long run to the kernels.
 const ASCII_RUN_WORDS: usize = 2;
 
@@ -208,14 +214,7 @@ fn ascii_run_u8<K: Kernel>(src: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize
     for _ in 0..ASCII_RUN_WORDS {
         let Some(chunk) = src.get(i..i + 8) else {
             // Fewer than eight bytes left: one at a time.
-            while let Some(&b) = src.get(i) {
-                if b >= 0x80 || is_special(b as u32) {
-                    break;
-                }
-                out.push(b);
-                i += 1;
-            }
-            return i;
+            return ascii_units(src, i, out);
         };
         let word = u64::from_le_bytes(chunk.try_into().unwrap());
         let flags = special_or_wide(word);
