@@ -24,10 +24,11 @@ def cpu_seconds(command):
     """The CPU time the process running ``command`` used, in seconds."""
     with open(os.devnull, "wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        # Read to the end first: a child blocked on a full pipe would never exit.
         error = process.stderr.read()
         process.stderr.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{error.decode()}")
     return usage.ru_utime + usage.ru_stime
