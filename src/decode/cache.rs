@@ -85,6 +85,39 @@ pub struct Caches {
     ints: Box<[IntSlot; INT_SLOTS]>,
     /// The number of the call the caches are lent to (never 0).
     call: u64,
+    int_trial: IntTrial,
+}
+
+/// Whether the int cache is worth its lookups in the current call. A miss costs a lookup
+/// and an eviction, which together cost about what a hit saves: a document of mostly
+/// distinct ints (ids, measurements) parses faster without the cache, one that repeats
+/// them (catalogues, enums) faster with it. Each batch of lookups decides for the rest of
+/// the call.
+#[derive(Clone, Copy)]
+struct IntTrial {
+    on: bool,
+    lookups: u32,
+    hits: u32,
+}
+
+impl IntTrial {
+    /// Lookups in a batch.
+    const BATCH: u32 = 512;
+    /// A fresh call starts with the cache on.
+    const START: IntTrial = IntTrial { on: true, lookups: 0, hits: 0 };
+
+    #[inline(always)]
+    fn record(&mut self, hit: bool) {
+        self.hits += hit as u32;
+        self.lookups += 1;
+        if self.lookups == Self::BATCH {
+            // Half: a list of random ints (one lookup in seven hitting) parsed 7-10%
+            // faster without the cache, citm_catalog (nine in ten) 3-5% faster with it.
+            self.on = self.hits >= Self::BATCH / 2;
+            self.lookups = 0;
+            self.hits = 0;
+        }
+    }
 }
 
 /// The first (up to) eight bytes of `bytes`, zero-padded.
@@ -103,6 +136,7 @@ impl Caches {
             ints: Box::new([EMPTY_INT; INT_SLOTS]),
             shapes: Box::new([EMPTY_SHAPE; SHAPE_SLOTS]),
             call: 0,
+            int_trial: IntTrial::START,
         }
     }
 
@@ -137,9 +171,14 @@ impl Caches {
                 // CPython's own small ints: no allocation to save.
                 return PyLong_FromLongLong(value);
             }
+            if !self.int_trial.on {
+                return PyLong_FromLongLong(value);
+            }
             let hash = (value as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let slot = &mut self.ints[(hash >> 54) as usize % INT_SLOTS];
-            if slot.call == self.call && slot.value == value && !slot.obj.is_null() {
+            let hit = slot.call == self.call && slot.value == value && !slot.obj.is_null();
+            self.int_trial.record(hit);
+            if hit {
                 Py_INCREF(slot.obj);
                 return slot.obj;
             }
@@ -441,6 +480,7 @@ pub unsafe fn borrow() -> Option<Box<Caches>> {
         *SHARED.lent.get() = true;
         let mut caches = (*SHARED.caches.get()).take().unwrap_or_else(|| Box::new(Caches::new()));
         caches.call += 1;
+        caches.int_trial = IntTrial::START;
         Some(caches)
     }
 }
