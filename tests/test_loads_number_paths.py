@@ -96,3 +96,31 @@ def test_int_cache_batches_like_json(phases):
         assert_loads_like_json(doc)
         assert_loads_like_json(doc.encode())
         assert rjson.loads(doc) == json.loads(doc)
+
+
+def _signed_edges():
+    ints = [0, 1, 9, 10, 255, 256, 257, 2**31, 2**53, 10**18, 10**19 - 1, 10**19, 2**63 - 1, 2**63,
+            2**63 + 1, 2**64, 10**20]
+    for n in ints:
+        for d in (-1, 0, 1):
+            yield str(n + d)
+            yield str(-(n + d))
+    floats = ["0.0", "0e5", "0.5", "7321.05", "479456.76077590196", "65.613616999999977", "1e22",
+              "1e23", "9007199254740993.5", "4.9e-324", "2e-324", "1e-400", "1e400",
+              "1.7976931348623157e308", "1.7976931348623159e308", "2.2250738585072011e-308",
+              "12345678901234567890.5", "0.000001", "1E-7"]
+    for f in floats:
+        yield f
+        yield "-" + f
+
+
+def test_signed_edges_like_json():
+    # Every edge with both signs, alone and in a list of mixed signs (the sign is applied
+    # without a branch, the int range decided with the sign).
+    edges = list(_signed_edges())
+    for text in edges:
+        assert_loads_like_json(text)
+        assert_loads_like_json(text.encode())
+    doc = "[" + ", ".join(edges) + "]"
+    assert_loads_like_json(doc)
+    assert_loads_like_json(doc.encode())

@@ -167,11 +167,10 @@ impl Caches {
     pub unsafe fn int(&mut self, value: i64) -> *mut PyObject {
         // SAFETY: GIL held; slots hold live ints whose value the slot records.
         unsafe {
-            if (-5..=256).contains(&value) {
-                // CPython's own small ints: no allocation to save.
-                return PyLong_FromLongLong(value);
-            }
-            if !self.int_trial.on {
+            // Off for this call, or one of CPython's own small ints (no allocation to
+            // save); the first test alone when off (a random mix of small and other ints
+            // mispredicts the second).
+            if !self.int_trial.on || (-5..=256).contains(&value) {
                 return PyLong_FromLongLong(value);
             }
             let hash = (value as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);

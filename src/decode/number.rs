@@ -16,15 +16,12 @@ use super::pow5::{LARGEST_POWER, POWERS_OF_FIVE, SMALLEST_POWER};
 /// integers go through `PyLong_FromString`.
 #[inline(always)]
 pub fn i64_value(int_digits: usize, digits: u64, negative: bool) -> Option<i64> {
-    if int_digits > 19 {
-        return None;
-    }
-    if negative {
-        // Magnitudes up to 2^63: -2^63 is the one beyond `i64::MAX` that still fits.
-        (digits <= 1 << 63).then(|| (digits as i64).wrapping_neg())
-    } else {
-        i64::try_from(digits).ok()
-    }
+    // Magnitudes up to 2^63 when negative: -2^63 is the one beyond `i64::MAX` that still
+    // fits. No branch on the sign (ints of mixed signs would mispredict it): `&`, not `&&`,
+    // and the sign applied as `(x ^ m) - m` with `m` all ones for a negative number.
+    let fits = (int_digits <= 19) & (digits <= i64::MAX as u64 + negative as u64);
+    let mask = -(negative as i64);
+    fits.then_some(((digits as i64) ^ mask).wrapping_sub(mask))
 }
 
 /// Floats with at most this many digits (leading zeros included) have exact digits in a
@@ -103,7 +100,9 @@ pub fn float_from_parts(digits: u64, exponent: i64, negative: bool) -> Option<f6
     } else {
         eisel_lemire(exponent, digits)?
     };
-    Some(if negative { -value } else { value })
+    // `value` is +0, positive or +inf: setting the sign bit negates it, with no branch on
+    // the sign (floats of mixed signs would mispredict it).
+    Some(f64::from_bits(value.to_bits() | (negative as u64) << 63))
 }
 
 /// The correctly rounded value of a JSON number's text (ASCII), as `float()` gives it.
