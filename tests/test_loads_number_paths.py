@@ -124,3 +124,27 @@ def test_signed_edges_like_json():
     doc = "[" + ", ".join(edges) + "]"
     assert_loads_like_json(doc)
     assert_loads_like_json(doc.encode())
+
+
+def test_lists_of_every_length_like_json():
+    # Lists are built by handing an empty list an item array of exactly their length.
+    items = ["1", "-2.5", '"s"', "[]", "{}", "null", '{"k": [3]}', "[4, [5]]"]
+    for n in range(70):
+        doc = "[" + ", ".join(items[k % len(items)] for k in range(n)) + "]"
+        ours = assert_loads_like_json(doc)[1]
+        assert_loads_like_json(doc.encode())
+        ours.append(0)  # the list stays an ordinary, growable list
+        ours.extend(range(n))
+        assert len(ours) == 2 * n + 1
+        del ours[: n // 2]
+    nested = "[" * 50 + "]" * 50
+    assert_loads_like_json(nested)
+
+
+def test_list_items_keep_their_references():
+    # Each item is referenced by its list only: releasing the list releases them.
+    import sys
+    doc = json.dumps([[f"v{k}" * 20, [k, -k]] for k in range(100)])
+    ours, theirs = rjson.loads(doc), json.loads(doc)
+    assert [sys.getrefcount(x) for x in ours] == [sys.getrefcount(x) for x in theirs]
+    assert [sys.getrefcount(x[0]) for x in ours] == [sys.getrefcount(x[0]) for x in theirs]

@@ -467,16 +467,12 @@ impl<K: Kernel, S: Source> Parser<'_, K, S> {
     /// A list of the items from `base` on, which it takes over.
     #[inline(always)]
     unsafe fn take_list(&mut self, base: usize) -> Parsed {
-        let items = &self.values[base..];
-        // SAFETY: a new list of exactly `items.len()` slots, each set once; SET_ITEM
-        // steals the stack's references, which we then forget by truncating.
+        // SAFETY: GIL held; the list takes the stack's references, which we then forget by
+        // truncating (on failure they stay on the stack, to be released with it).
         unsafe {
-            let list = PyList_New(items.len() as Py_ssize_t);
+            let list = new_list(&self.values[base..]);
             if list.is_null() {
                 return Err(PYTHON);
-            }
-            for (k, &item) in items.iter().enumerate() {
-                PyList_SET_ITEM(list, k as Py_ssize_t, item);
             }
             self.values.truncate(base);
             Ok(list)
@@ -984,6 +980,56 @@ enum Constant {
     NaN,
     Infinity,
     NegInfinity,
+}
+
+/// A new list holding `items` (it takes their references), or null with an exception set
+/// (the references left to the caller).
+///
+/// `PyList_New(n)` zeroes its item array (calloc) only for every slot to be overwritten;
+/// an empty list given an array from `PyMem_Malloc` skips that. Its `list_dealloc` frees
+/// the array with `PyMem_Free` on every version this builds for (free-threaded builds keep
+/// a header before the array: they take `PyList_New`).
+///
+/// # Safety
+/// GIL held; `items` are owned references.
+#[inline(always)]
+unsafe fn new_list(items: &[*mut PyObject]) -> *mut PyObject {
+    let n = items.len();
+    if cfg!(Py_GIL_DISABLED) || n == 0 {
+        // SAFETY: a new list of exactly `n` slots, each set once.
+        unsafe {
+            let list = PyList_New(n as Py_ssize_t);
+            if !list.is_null() {
+                for (k, &item) in items.iter().enumerate() {
+                    PyList_SET_ITEM(list, k as Py_ssize_t, item);
+                }
+            }
+            return list;
+        }
+    }
+    // SAFETY: an empty list has no item array (`ob_item` null, `allocated` 0); we give it
+    // one of `n` slots, all set, before anything else can see the list.
+    unsafe {
+        let list = PyList_New(0);
+        if list.is_null() {
+            return list;
+        }
+        let array = PyMem_Malloc(std::mem::size_of_val(items)) as *mut *mut PyObject;
+        if array.is_null() {
+            Py_DECREF(list);
+            PyErr_NoMemory();
+            return std::ptr::null_mut();
+        }
+        // Item by item: a `memcpy` call's size dispatch costs more for the usual few items.
+        for (k, &item) in items.iter().enumerate() {
+            array.add(k).write(item);
+        }
+        let raw = list as *mut PyListObject;
+        (*raw).ob_item = array;
+        (*raw).allocated = n as Py_ssize_t;
+        (*raw).ob_base.ob_size = n as Py_ssize_t;
+        list
+    }
 }
 
 /// A new reference, or the exception set while making it.
