@@ -279,59 +279,84 @@ pub unsafe fn small_int(obj: *mut PyObject) -> Option<i64> {
     }
 }
 
-/// The next `(key, value)` of an exact dict at or after `*pos`, as `PyDict_Next` returns
-/// them, read inline from the dict's entry table (saving two calls per member).
+/// A walk over an exact dict's members in the order `PyDict_Next` gives them, reading the
+/// dict's entry table inline (saving two calls per member).
 ///
-/// Like `PyDict_Next`, it re-reads the table on every call, so a dict resized in between
-/// (by a `default=` callback) is walked exactly as `PyDict_Next` would walk it. Split tables
-/// (instance `__dict__`s) and free-threaded builds go through `PyDict_Next` itself.
-///
-/// # Safety
-/// `dict` is a live, exact `dict`; the returned references are borrowed from it.
-#[inline(always)]
-pub unsafe fn dict_next(
+/// The table's address and length are read once and then trusted until the caller says
+/// that Python code may have run since the last step (a `default=` callback, a subclass's
+/// `__iter__`): only such code can resize or refill the dict. Then they are read again, so
+/// that a dict changed in between is walked exactly as `PyDict_Next` would walk it (which
+/// re-reads the table at every step). Split tables (instance `__dict__`s) and free-threaded
+/// builds go through `PyDict_Next` itself.
+pub struct DictWalk {
     dict: *mut PyObject,
-    pos: &mut Py_ssize_t,
-) -> Option<(*mut PyObject, *mut PyObject)> {
-    #[cfg(not(Py_GIL_DISABLED))]
-    // SAFETY: the layouts below are CPython's own for the version compiled against
-    // (Objects/dict-common.h, Include/internal/pycore_dict.h); we read only entries below
-    // `dk_nentries` of a combined table.
-    unsafe {
-        let mp = dict as *const dict_layout::Dict;
-        if (*mp).ma_values.is_null() {
-            if let Some(entries) = dict_layout::entries((*mp).ma_keys) {
-                let n = (*(*mp).ma_keys).dk_nentries;
-                let mut i = *pos;
-                while i < n {
-                    let (key, value) = entries.get(i);
-                    i += 1;
-                    if !value.is_null() {
-                        if i < n {
-                            let (next_key, next_value) = entries.get(i);
-                            prefetch(next_key);
-                            prefetch(next_value);
-                        }
-                        *pos = i;
-                        return Some((key, value));
-                    }
-                }
-                *pos = i.max(*pos);
-                return None;
-            }
+    pos: Py_ssize_t,
+    /// The entry table as last read; `None` for a split table.
+    slots: Option<EntrySlots>,
+}
+
+impl DictWalk {
+    /// # Safety
+    /// `dict` is a live, exact `dict`, kept alive for the walk.
+    #[inline(always)]
+    pub unsafe fn new(dict: *mut PyObject) -> DictWalk {
+        DictWalk {
+            dict,
+            pos: 0,
+            // SAFETY: per the caller.
+            slots: unsafe { dict_entry_slots(dict) },
         }
     }
-    let mut key = std::ptr::null_mut();
-    let mut value = std::ptr::null_mut();
-    // SAFETY: a live dict per the caller.
-    if unsafe { PyDict_Next(dict, pos, &mut key, &mut value) } != 0 {
-        Some((key, value))
-    } else {
+
+    /// The next `(key, value)`, borrowed from the dict.
+    ///
+    /// # Safety
+    /// The dict is alive; `python_ran` is true if any Python code may have run since the
+    /// walk began or since the previous call.
+    #[inline(always)]
+    pub unsafe fn next(&mut self, python_ran: bool) -> Option<(*mut PyObject, *mut PyObject)> {
+        if python_ran {
+            // SAFETY: the dict is alive; its table is read afresh.
+            self.slots = unsafe { dict_entry_slots(self.dict) };
+        }
+        let Some(slots) = &self.slots else {
+            return self.next_by_api();
+        };
+        // SAFETY: the table is as last read (no Python code ran since, so nothing changed
+        // it), and every index read is below its `count`.
+        unsafe {
+            let mut i = self.pos as usize;
+            while i < slots.count {
+                let value = *slots.value_slot(i);
+                i += 1;
+                if !value.is_null() {
+                    if i < slots.count {
+                        prefetch(slots.key(i));
+                        prefetch(*slots.value_slot(i));
+                    }
+                    self.pos = i as Py_ssize_t;
+                    return Some((slots.key(i - 1), value));
+                }
+            }
+            self.pos = i as Py_ssize_t;
+        }
         None
+    }
+
+    #[cold]
+    fn next_by_api(&mut self) -> Option<(*mut PyObject, *mut PyObject)> {
+        let mut key = std::ptr::null_mut();
+        let mut value = std::ptr::null_mut();
+        // SAFETY: a live dict per `new`'s caller.
+        if unsafe { PyDict_Next(self.dict, &mut self.pos, &mut key, &mut value) } != 0 {
+            Some((key, value))
+        } else {
+            None
+        }
     }
 }
 
-/// CPython's private dict layouts, for `dict_next`.
+/// CPython's private dict layouts, for `dict_entry_slots`.
 #[cfg(not(Py_GIL_DISABLED))]
 #[allow(dead_code)]
 mod dict_layout {
@@ -507,7 +532,9 @@ impl EntrySlots {
 /// nothing else has seen yet.
 #[cfg(not(Py_GIL_DISABLED))]
 pub unsafe fn dict_entry_slots(dict: *mut PyObject) -> Option<EntrySlots> {
-    // SAFETY: CPython's own layouts for the version compiled against (see `dict_next`).
+    // SAFETY: CPython's own layouts for the version compiled against (Objects/dict-common.h,
+    // Include/internal/pycore_dict.h); only entries below `dk_nentries` of a combined table
+    // are described.
     unsafe {
         let mp = dict as *const dict_layout::Dict;
         if !(*mp).ma_values.is_null() {

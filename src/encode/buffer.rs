@@ -238,7 +238,9 @@ impl Buffer {
         // contract, given a destination of that size), then one quote: `bound + SLACK + 2`
         // in all. The count reported covers exactly the initialised bytes.
         unsafe {
-            self.write_with(bound + SLACK + 2, |dst| {
+            // Inlined by hint: compiled out of line, it put a call between the encoder and
+            // the kernel for every string.
+            self.write_with(bound + SLACK + 2, #[inline(always)] |dst| {
                 dst.write(b'"');
                 match kernel(dst.add(1)) {
                     Ok(n) => {

@@ -40,9 +40,16 @@ impl<M: StrMode> WithKernel for EncodeJob<'_, M> {
     type Output = Result<(), Error>;
 
     fn run<K: Kernel>(self) -> Self::Output {
-        let mut encoder = Encoder::<K, M>::new(self.buf, self.options);
+        // The compact and indented encoders are compiled apart (see `Encoder`).
+        let indented = self.options.indent.is_some();
         // SAFETY: `obj` is the caller's argument, live for the call; the GIL is held.
-        unsafe { encoder.value(self.obj) }
+        unsafe {
+            if indented {
+                Encoder::<K, M, true>::new(self.buf, self.options).value(self.obj)
+            } else {
+                Encoder::<K, M, false>::new(self.buf, self.options).value(self.obj)
+            }
+        }
     }
 }
 

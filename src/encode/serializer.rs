@@ -131,7 +131,9 @@ impl Markers {
     }
 }
 
-pub struct Encoder<'a, K: Kernel, M: StrMode> {
+/// `INDENTED` is whether `options.indent` is set: compiled apart, the compact encoder (every
+/// call without `indent`) carries no indentation bookkeeping at all.
+pub struct Encoder<'a, K: Kernel, M: StrMode, const INDENTED: bool> {
     pub buf: &'a mut Buffer,
     options: &'a Options,
     markers: Markers,
@@ -152,10 +154,15 @@ pub struct Encoder<'a, K: Kernel, M: StrMode> {
     live_dict_walk: bool,
     /// See `Globals::int_digits_30`.
     int_digits_30: bool,
+    /// Calls made so far that can run Python code (a `default=` callback, a subclass's
+    /// methods, a garbage collection set off by an allocation): a dict walk in progress
+    /// re-reads the dict's table when this has moved (see `pyffi::DictWalk`). Every such
+    /// call must count itself here, *before* it is made.
+    python_calls: u64,
     _kernel: PhantomData<(K, M)>,
 }
 
-impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
+impl<'a, K: Kernel, M: StrMode, const INDENTED: bool> Encoder<'a, K, M, INDENTED> {
     pub fn new(buf: &'a mut Buffer, options: &'a Options) -> Self {
         let globals = globals::get();
         let python = globals.python;
@@ -174,6 +181,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             python_encoder,
             live_dict_walk: python >= (3, 12),
             int_digits_30: globals.int_digits_30,
+            python_calls: 0,
             _kernel: PhantomData,
         }
     }
@@ -192,7 +200,23 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
                 self.int(obj)
             } else if ty == pyffi::float_type() {
                 self.float(obj)
-            } else if ty == pyffi::dict_type() {
+            } else {
+                self.non_scalar(obj)
+            }
+        }
+    }
+
+    /// Encode a value that is not an exact `str`, `int` or `float` (which the caller has
+    /// checked, so that a container element is not type-checked twice).
+    ///
+    /// # Safety
+    /// As `value`.
+    #[inline(always)]
+    unsafe fn non_scalar(&mut self, obj: *mut PyObject) -> Result {
+        // SAFETY: `obj` is live; exact type checks select the right accessors.
+        unsafe {
+            let ty = Py_TYPE(obj);
+            if ty == pyffi::dict_type() {
                 self.nested(|e| e.dict(obj))
             } else if ty == pyffi::list_type() {
                 self.nested(|e| e.list(obj))
@@ -385,6 +409,9 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
     #[inline(always)]
     fn newline_indent(&mut self) {
+        if !INDENTED {
+            return;
+        }
         if let Some(indent) = &self.options.indent {
             self.buf.push(b'\n');
             for _ in 0..self.level {
@@ -396,8 +423,10 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     #[inline(always)]
     fn open(&mut self, bracket: u8) {
         self.buf.push(bracket);
-        self.level += 1;
-        self.newline_indent();
+        if INDENTED {
+            self.level += 1;
+            self.newline_indent();
+        }
     }
 
     #[inline(always)]
@@ -408,8 +437,10 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
 
     #[inline(always)]
     fn close(&mut self, bracket: u8) {
-        self.level -= 1;
-        self.newline_indent();
+        if INDENTED {
+            self.level -= 1;
+            self.newline_indent();
+        }
         self.buf.push(bracket);
     }
 
@@ -449,7 +480,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
                 self.float(item)
             } else {
                 let held = Owned::incref(item);
-                self.value(held.ptr())
+                self.non_scalar(held.ptr())
             }
         }
     }
@@ -509,6 +540,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     unsafe fn sequence_subclass(&mut self, seq: *mut PyObject) -> Result {
         // SAFETY: `seq` is live; the snapshot is a new list we own.
         unsafe {
+            self.python_calls += 1;
             let items = Owned::new(PySequence_Fast(seq, c"_iterencode_list needs a sequence".as_ptr()))
                 .ok_or(Error::Python)?;
             if PyList_GET_SIZE(items.ptr()) == 0 {
@@ -544,7 +576,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             self.open(b'{');
             let mut first = true;
             let mut entries = self.entries(dict)?;
-            while let Some(entry) = entries.next()? {
+            while let Some(entry) = entries.next(&mut self.python_calls)? {
                 self.member(&mut first, entry.key, entry.value)?;
             }
             self.close(b'}');
@@ -554,12 +586,14 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     }
 
     /// How `json` walks this dict's items (see [`Entries`]).
-    unsafe fn entries(&self, dict: *mut PyObject) -> Result<Entries> {
+    unsafe fn entries(&mut self, dict: *mut PyObject) -> Result<Entries> {
         // SAFETY: `dict` is live.
         unsafe {
             let exact = PyDict_CheckExact(dict) != 0;
             let callbacks = !self.options.default.is_null();
             if self.options.sort_keys {
+                // The list's allocation may collect garbage, and sorting compares keys.
+                self.python_calls += 1;
                 let items = Owned::new(PyMapping_Items(dict)).ok_or(Error::Python)?;
                 if PyList_Sort(items.ptr()) != 0 {
                     return Err(Error::Python);
@@ -567,8 +601,13 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
                 return Ok(Entries::Items { items, next: 0 });
             }
             if exact && (!callbacks || (self.live_dict_walk && !self.python_encoder)) {
-                return Ok(Entries::Live { dict, pos: 0 });
+                return Ok(Entries::Live {
+                    walk: pyffi::DictWalk::new(dict),
+                    seen_calls: self.python_calls,
+                });
             }
+            // A subclass's `items`, or the allocations below, may run Python code.
+            self.python_calls += 1;
             if self.python_encoder {
                 // `for key, value in dct.items()`: a live view that raises if resized.
                 let view = Owned::new(PyObject_CallMethodObjArgs(
@@ -680,6 +719,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
             let replacement = if self.options.default.is_null() {
                 return Err(not_serializable(obj));
             } else {
+                self.python_calls += 1;
                 Owned::new(PyObject_CallOneArg(self.options.default, obj)).ok_or(Error::Python)?
             };
             self.nested(|e| e.value(replacement.ptr()))?;
@@ -689,7 +729,7 @@ impl<'a, K: Kernel, M: StrMode> Encoder<'a, K, M> {
     }
 }
 
-impl<K: Kernel, M: StrMode> Drop for Encoder<'_, K, M> {
+impl<K: Kernel, M: StrMode, const INDENTED: bool> Drop for Encoder<'_, K, M, INDENTED> {
     fn drop(&mut self) {
         for _ in 0..self.enter_calls {
             // SAFETY: balances one `Py_EnterRecursiveCall` made by `nested`, GIL held.
@@ -723,28 +763,33 @@ enum KeyText {
 }
 
 /// The three ways `json` walks a dict's items:
-/// * `Live`: `PyDict_Next` over the dict itself (exact dicts, where no callback can mutate
-///   it, and on 3.12+ always, as the C encoder does);
+/// * `Live`: `PyDict_Next`'s walk over the dict itself (exact dicts, where no callback can
+///   mutate it, and on 3.12+ always, as the C encoder does); `seen_calls` is the encoder's
+///   `python_calls` at the previous step;
 /// * `Items`: a list of `(key, value)` pairs taken first (`sort_keys`, dict subclasses,
 ///   and the C encoder before 3.12);
 /// * `Iter`: an iterator over `dict.items()` (the Python encoder, which raises
 ///   `RuntimeError` if a callback resizes the dict).
 enum Entries {
-    Live { dict: *mut PyObject, pos: Py_ssize_t },
+    Live { walk: pyffi::DictWalk, seen_calls: u64 },
     Items { items: Owned, next: Py_ssize_t },
     Iter { iter: Owned },
 }
 
 impl Entries {
-    /// The next member.
+    /// The next member; `python_calls` is the encoder's count (see `Encoder::python_calls`).
     #[inline(always)]
-    unsafe fn next(&mut self) -> Result<Option<Entry>> {
-        // SAFETY: `Live` walks a dict its caller keeps alive; `Items` holds its list (which
-        // holds the pairs); `Iter` holds its iterator, and the entry holds the pair.
+    unsafe fn next(&mut self, python_calls: &mut u64) -> Result<Option<Entry>> {
+        // SAFETY: `Live` walks a dict its caller keeps alive, told whether Python code ran
+        // since its last step; `Items` holds its list (which holds the pairs); `Iter` holds
+        // its iterator, and the entry holds the pair.
         unsafe {
             match self {
-                Entries::Live { dict, pos } => Ok(pyffi::dict_next(*dict, pos)
-                    .map(|(key, value)| Entry { key, value, _pair: None })),
+                Entries::Live { walk, seen_calls } => {
+                    let python_ran = *seen_calls != *python_calls;
+                    *seen_calls = *python_calls;
+                    Ok(walk.next(python_ran).map(|(key, value)| Entry { key, value, _pair: None }))
+                }
                 Entries::Items { items, next } => {
                     if *next >= PyList_GET_SIZE(items.ptr()) {
                         return Ok(None);
@@ -754,6 +799,8 @@ impl Entries {
                     Entry::of_pair(Owned::incref(item)).map(Some)
                 }
                 Entries::Iter { iter } => {
+                    // A subclass's `items()` may give any iterator.
+                    *python_calls += 1;
                     let Some(item) = Owned::new(PyIter_Next(iter.ptr())) else {
                         return if PyErr_Occurred().is_null() { Ok(None) } else { Err(Error::Python) };
                     };

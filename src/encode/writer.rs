@@ -28,7 +28,7 @@ pub trait StrMode {
         // ASCII is copied as it is in every mode but `ensure_ascii`'s, which also escapes DEL.
         let ensure_ascii = Self::ESCAPES_DEL;
         // SAFETY: forwarded; `quoted_clean_short` gives the kernel its 16 bytes.
-        buf.quoted_clean_short(len, |dst| unsafe { K::copy_clean_ascii_tail(end, len, ensure_ascii, dst) })
+        buf.quoted_clean_short(len, #[inline(always)] |dst| unsafe { K::copy_clean_ascii_tail(end, len, ensure_ascii, dst) })
     }
 
     /// Whether this mode escapes DEL (U+007F), as `ensure_ascii` does.
@@ -47,13 +47,13 @@ impl StrMode for AsciiMode {
         // SAFETY (all arms): `quoted` gives each kernel the bound its contract names.
         let never = match data {
             StrData::Ascii(units) | StrData::Ucs1(units) => buf
-                .quoted(escaped_bound(units.len()), |dst| unsafe {
+                .quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                     Ok::<_, ()>(K::ascii_from_u8(units, dst))
                 }),
-            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                 Ok(K::ascii_from_u16(units, dst))
             }),
-            StrData::Ucs4(units) => buf.quoted(ascii_escaped_bound_u32(units.len()), |dst| unsafe {
+            StrData::Ucs4(units) => buf.quoted(ascii_escaped_bound_u32(units.len()), #[inline(always)] |dst| unsafe {
                 Ok(K::ascii_from_u32(units, dst))
             }),
         };
@@ -67,16 +67,16 @@ impl StrMode for Utf8Mode {
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate> {
         // SAFETY (all arms): `quoted` gives each kernel the bound its contract names.
         match data {
-            StrData::Ascii(units) => buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+            StrData::Ascii(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                 Ok(K::escape_u8(units, dst))
             }),
-            StrData::Ucs1(units) => buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+            StrData::Ucs1(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                 Ok(K::latin1_to_utf8(units, dst))
             }),
-            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                 K::ucs2_to_utf8(units, dst)
             }),
-            StrData::Ucs4(units) => buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+            StrData::Ucs4(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                 K::ucs4_to_utf8(units, dst)
             }),
         }
@@ -91,7 +91,7 @@ impl StrMode for TextMode {
             // Latin-1 goes into the byte buffer as it is, one byte per character.
             StrData::Ascii(units) | StrData::Ucs1(units) => {
                 buf.non_ascii |= matches!(data, StrData::Ucs1(_));
-                let never = buf.quoted(escaped_bound(units.len()), |dst| unsafe {
+                let never = buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
                     Ok::<_, ()>(K::escape_u8(units, dst))
                 });
                 debug_assert!(never.is_ok());
