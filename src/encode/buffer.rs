@@ -40,11 +40,12 @@ pub enum Output {
 }
 
 pub struct Buffer {
-    /// The storage: `len` bytes written at `ptr`, `cap` available. `scratch` owns it (its
-    /// own length stays 0; we track ours here so that writes need no bounds bookkeeping).
-    ptr: *mut u8,
-    len: usize,
-    cap: usize,
+    /// The storage: bytes written from `start` up to `cursor`, room up to `end`. `scratch`
+    /// owns it (its own length stays 0; we track ours here so that writes need no bounds
+    /// bookkeeping). A write stores at `cursor` and moves it: one register, no index.
+    start: *mut u8,
+    cursor: *mut u8,
+    end: *mut u8,
     scratch: Vec<u8>,
     output: Output,
     /// Whether a byte above 0x7F was written (else a `Text` or `Utf8Text` result is ASCII).
@@ -61,10 +62,12 @@ impl Buffer {
         if scratch.capacity() == 0 {
             scratch.reserve(INITIAL_CAPACITY);
         }
+        let start = scratch.as_mut_ptr();
         Buffer {
-            ptr: scratch.as_mut_ptr(),
-            len: 0,
-            cap: scratch.capacity(),
+            start,
+            cursor: start,
+            // SAFETY: one past the end of the vector's allocation.
+            end: unsafe { start.add(scratch.capacity()) },
             scratch,
             output,
             non_ascii: false,
@@ -74,14 +77,14 @@ impl Buffer {
 
     #[inline(always)]
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `ptr[..len]` is initialised storage we own.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        // SAFETY: `start..cursor` is initialised storage we own.
+        unsafe { std::slice::from_raw_parts(self.start, self.len()) }
     }
 
     /// Make room for `additional` more bytes.
     #[inline(always)]
     pub fn reserve(&mut self, additional: usize) {
-        if self.cap - self.len < additional {
+        if (self.end as usize) - (self.cursor as usize) < additional {
             self.grow(additional);
         }
     }
@@ -89,21 +92,23 @@ impl Buffer {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, additional: usize) {
+        let len = self.len();
         // SAFETY: the vector's first `len` bytes are ours and initialised; it is left empty
-        // again, with `ptr` pointing at its (maybe moved) storage.
+        // again, with the three pointers moved onto its (maybe moved) storage.
         unsafe {
-            self.scratch.set_len(self.len);
+            self.scratch.set_len(len);
             self.scratch.reserve(additional);
             self.scratch.set_len(0);
+            self.start = self.scratch.as_mut_ptr();
+            self.cursor = self.start.add(len);
+            self.end = self.start.add(self.scratch.capacity());
         }
-        self.ptr = self.scratch.as_mut_ptr();
-        self.cap = self.scratch.capacity();
     }
 
     /// The current length in bytes.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.len
+        self.cursor as usize - self.start as usize
     }
 
     /// The result object, or null with an exception set.
@@ -133,8 +138,10 @@ impl Buffer {
     pub fn push(&mut self, byte: u8) {
         self.reserve(1);
         // SAFETY: one byte reserved.
-        unsafe { self.ptr.add(self.len).write(byte) };
-        self.len += 1;
+        unsafe {
+            self.cursor.write(byte);
+            self.cursor = self.cursor.add(1);
+        }
     }
 
     /// Append `bytes`; inlined without a `memcpy` call when short (separators, numbers,
@@ -167,8 +174,10 @@ impl Buffer {
         debug_assert!(len <= 8);
         self.reserve(8);
         // SAFETY: eight bytes reserved; the bytes past `len` are scratch, overwritten next.
-        unsafe { (self.ptr.add(self.len) as *mut [u8; 8]).write_unaligned(*word) };
-        self.len += len.min(8);
+        unsafe {
+            (self.cursor as *mut [u8; 8]).write_unaligned(*word);
+            self.cursor = self.cursor.add(len.min(8));
+        }
     }
 
     /// Append up to `SMALL` bytes one at a time: for text another routine has just stored
@@ -195,11 +204,12 @@ impl Buffer {
     #[inline(always)]
     pub unsafe fn write_with(&mut self, max: usize, write: impl FnOnce(*mut u8) -> usize) {
         self.reserve(max);
-        // SAFETY: `reserve` made `max` bytes of room after `len`; `write` stays within them
-        // and initialises what it reports.
-        let written = write(unsafe { self.ptr.add(self.len) });
+        // `reserve` made `max` bytes of room at `cursor`; by the caller's contract `write`
+        // stays within them and initialises what it reports.
+        let written = write(self.cursor);
         debug_assert!(written <= max);
-        self.len += written;
+        // SAFETY: `written <= max` bytes were reserved and are now initialised.
+        unsafe { self.cursor = self.cursor.add(written) };
     }
 
     /// Write `"`, the `len <= 16` bytes that `copy` stores (it may store 16), and `"`, if
