@@ -193,6 +193,63 @@ pub(crate) trait Vector: Copy {
     unsafe fn ascii_u16_escapes(_src: *const u16, _dst: *mut u8) -> bool {
         false
     }
+
+    /// Whether [`Vector::utf8_eight`] is implemented.
+    const UTF8_EIGHT: bool = false;
+
+    /// Transcode eight units of `U` (Latin-1, UCS-2 or UCS-4) to UTF-8 (8 to 32 bytes) if
+    /// none needs an escape and none is a surrogate, returning the count written; `None`,
+    /// having written nothing, otherwise. The path for text of mixed UTF-8 lengths
+    /// (emoji, CJK among ASCII); backends without a byte shuffle leave it out.
+    ///
+    /// # Safety
+    /// `src` is valid for 8 units of reads, `dst` for 32 + 16 bytes of writes.
+    #[inline(always)]
+    unsafe fn utf8_eight<U: Unit>(_src: *const U, _dst: *mut u8) -> Option<usize> {
+        None
+    }
+}
+
+/// For [`Vector::utf8_eight`]: from the length classes (UTF-8 length minus one) of four
+/// code points, one per byte of `classes` (first code point in the low byte), the index of
+/// their packing shuffle in [`UTF8_PACK`] and their total UTF-8 length.
+#[allow(dead_code)] // used by the backends with a byte shuffle
+#[inline(always)]
+pub(crate) fn utf8_pack_index(classes: u32) -> (usize, usize) {
+    // The multiplier moves class `i` (bits `8i..8i + 2`) to bit `24 + 2i` (shifts of
+    // 24 - 6i); every other product lands either at or above bit 32 (dropped) or below
+    // bit 24, where their sum stays under 2^24, so nothing carries into the index.
+    let index = classes.wrapping_mul(0x0104_1040) >> 24;
+    // Byte 3 of this product is the sum of the four classes (each at most 3, no carries).
+    let len = 4 + (classes.wrapping_mul(0x0101_0101) >> 24);
+    (index as usize, len as usize)
+}
+
+/// Byte shuffles that pack four 32-bit lanes, each holding a UTF-8 sequence that ends at
+/// the lane's top byte, into consecutive bytes; indexed by [`utf8_pack_index`]. Unused
+/// positions are 0x80 (zero for both `pshufb` and `tbl`).
+#[allow(dead_code)] // used by the backends with a byte shuffle
+pub(crate) static UTF8_PACK: [[u8; 16]; 256] = utf8_pack_table();
+
+const fn utf8_pack_table() -> [[u8; 16]; 256] {
+    let mut table = [[0x80u8; 16]; 256];
+    let mut index = 0;
+    while index < 256 {
+        let mut at = 0;
+        let mut lane = 0;
+        while lane < 4 {
+            let len = ((index >> (2 * lane)) & 3) + 1;
+            let mut byte = 4 - len;
+            while byte < 4 {
+                table[index][at] = (4 * lane + byte) as u8;
+                at += 1;
+                byte += 1;
+            }
+            lane += 1;
+        }
+        index += 1;
+    }
+    table
 }
 
 /// A source code unit: how a block of 64 of them is loaded, stored as it is, and narrowed.
@@ -547,6 +604,27 @@ pub(crate) trait Job {
     ) -> Option<*mut Self::Dst> {
         None
     }
+
+    /// Whether [`Job::eights`] can do anything with `V`.
+    #[inline(always)]
+    fn has_eights<V: Vector>() -> bool {
+        false
+    }
+
+    /// Write the units of `s[..n]` eight at a time, for as long as a group needs no
+    /// escape, if the kernel knows how: the units done and the new end of the output.
+    ///
+    /// # Safety
+    /// `s` is valid for `n` reads, `dst` for their output plus slack; `V`'s features are
+    /// enabled.
+    #[inline(always)]
+    unsafe fn eights<V: Vector>(
+        _s: *const Self::Src,
+        _n: usize,
+        dst: *mut Self::Dst,
+    ) -> (usize, *mut Self::Dst) {
+        (0, dst)
+    }
 }
 
 /// Escape into units of the same width (`ensure_ascii=False`, same storage kind).
@@ -647,6 +725,28 @@ impl<U: Lanes> Job for Utf8<U> {
         // SAFETY: `U` is `u8` (checked above) and the block has no escapes; the caller
         // provides 64 reads and 384 bytes of writes, more than the 144 needed.
         unsafe { V::utf8_latin1(src.cast::<u8>(), dst).map(|n| dst.add(n)) }
+    }
+
+    #[inline(always)]
+    fn has_eights<V: Vector>() -> bool {
+        V::UTF8_EIGHT
+    }
+
+    #[inline(always)]
+    unsafe fn eights<V: Vector>(s: *const U, n: usize, dst: *mut u8) -> (usize, *mut u8) {
+        let mut i = 0;
+        let mut out = dst;
+        while i + 8 <= n {
+            // SAFETY: 8 units in bounds at `i`; eight units' share of the output bound
+            // (6 bytes each) plus slack covers the 32 + 16 bytes written.
+            match unsafe { V::utf8_eight(s.add(i), out) } {
+                // SAFETY: `written` bytes were written at `out`.
+                Some(written) => out = unsafe { out.add(written) },
+                None => break,
+            }
+            i += 8;
+        }
+        (i, out)
     }
 }
 
@@ -827,7 +927,10 @@ pub(crate) unsafe fn escape_short_slow<V: Vector, J: Job>(
 ) -> Result<usize, Surrogate> {
     let len = src.len();
     let s = src.as_ptr();
-    let end = if len < SHORT_SCALAR_MAX {
+    let end = if J::has_eights::<V>() {
+        // SAFETY: forwarded.
+        unsafe { flagged_units::<V, J>(s, len, dst, 0)? }
+    } else if len < SHORT_SCALAR_MAX {
         // SAFETY: forwarded.
         unsafe { scalar_units::<J>(s, len, dst, 0)? }
     } else {
@@ -866,17 +969,25 @@ unsafe fn fix_flagged<V: Vector, J: Job, const BOUNDED: bool>(
         if let Some(end) = unsafe { J::dense::<V>(b, out) } {
             return Ok(end);
         }
-        // No vector path for it: write the units one after another, without the mask.
-        let mut out = out;
-        for k in 0..BLOCK {
-            // SAFETY: `k < 64`; room for each unit's output.
-            out = unsafe { J::write_flagged((*b.add(k)).code(), i + k, out)? };
-        }
-        return Ok(out);
+    }
+    // Mostly flagged (emoji, CJK among ASCII): eight units at a time beats fixing each
+    // flagged unit after a block copy. Without that path, only a wholly flagged block
+    // is done unit by unit.
+    let mostly_flagged = if J::has_eights::<V>() {
+        mask.count_ones() > EIGHTS_MIN_FLAGGED
+    } else {
+        mask == u64::MAX
+    };
+    if mostly_flagged {
+        // SAFETY: 64 units in bounds; the output has room for six per unit.
+        return unsafe { flagged_units::<V, J>(b, BLOCK, out, i) };
     }
     // SAFETY: forwarded; the block was stored at `out`.
     unsafe { fix_block::<V, J, BOUNDED>(b, len - i, BLOCK, out, mask, i, bytes) }
 }
+
+/// Above this many flagged units in a block, [`flagged_units`] beats [`fix_block`].
+const EIGHTS_MIN_FLAGGED: u32 = 16;
 
 /// Finish a block already stored at `out` whose flagged units are `mask` (non-zero).
 ///
@@ -991,6 +1102,10 @@ unsafe fn escape_tail<V: Vector, J: Job>(
         // SAFETY: `rest` units were written.
         return Ok(unsafe { out.add(rest) });
     }
+    if J::has_eights::<V>() {
+        // SAFETY: `rest` units readable at `i`; room as for the block.
+        return unsafe { flagged_units::<V, J>(s.add(i), rest, out, i) };
+    }
     // SAFETY: `rest < 64` units readable at `i`.
     unsafe { padded::<V, J>(s.add(i), rest, out, i) }
 }
@@ -1032,7 +1147,7 @@ unsafe fn padded<V: Vector, J: Job>(
         // beats a whole-block copy after each flagged unit (CJK strings of 100
         // characters: 1.4x).
         // SAFETY: forwarded; what the block store wrote is overwritten from `out` on.
-        return unsafe { scalar_units::<J>(s, n, out, base) };
+        return unsafe { flagged_units::<V, J>(s, n, out, base) };
     }
     // SAFETY: 128 units readable in `buf`, so whole-block copies from anywhere in the
     // block are in bounds; the block is `buf[0..n]`.
@@ -1042,6 +1157,32 @@ unsafe fn padded<V: Vector, J: Job>(
 /// Below this many units, a short string that is not all clean is done unit by unit,
 /// which beats filling the padded block.
 const SHORT_SCALAR_MAX: usize = 16;
+
+/// Escape `n` units of which many are flagged: eight at a time through [`Job::eights`]
+/// where the kernel has it, the group that needs an escape (and the last few units)
+/// unit by unit.
+///
+/// # Safety
+/// As for [`scalar_units`], and `V`'s features are enabled.
+#[inline(always)]
+unsafe fn flagged_units<V: Vector, J: Job>(
+    s: *const J::Src,
+    n: usize,
+    mut out: *mut J::Dst,
+    base: usize,
+) -> Result<*mut J::Dst, Surrogate> {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: `n - i` units readable at `i`; room for their output plus slack.
+        let (done, end) = unsafe { J::eights::<V>(s.add(i), n - i, out) };
+        i += done;
+        let k = (n - i).min(8);
+        // SAFETY: `k` units readable at `i`; room as above.
+        out = unsafe { scalar_units::<J>(s.add(i), k, end, base + i)? };
+        i += k;
+    }
+    Ok(out)
+}
 
 /// Unit-by-unit escape, for the few units where vectors do not pay.
 ///

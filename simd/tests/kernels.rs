@@ -375,11 +375,27 @@ fn special_u32() -> Vec<u32> {
     units
 }
 
-/// Clean base text of `len` units: printable ASCII, or a non-ASCII filler of the width.
+/// Clean base text of `len` units: printable ASCII, a non-ASCII filler of the width, or
+/// characters of every UTF-8 length the width holds, mixed.
 #[derive(Clone, Copy, Debug)]
 enum Base {
     Ascii,
     Wide,
+    Mixed,
+}
+
+/// The UTF-8 length class (length - 1, below `classes`) of unit `i` of `Base::Mixed`.
+/// Each run of four units spells a different combination of classes (for every
+/// combination, 1024 units are enough), the unit the byte-shuffle kernels pack by.
+fn mixed_class(i: usize, classes: usize) -> usize {
+    let combination = (i / 4 * 7) % 256;
+    (combination >> (2 * (i % 4))) % 4 % classes
+}
+
+/// A character of UTF-8 length class `class`, varied by `i`.
+fn of_class(class: usize, i: usize) -> u32 {
+    let i = i as u32;
+    [u32::from(b'a') + i % 26, 0xC0 + i % 64, 0x4E00 + i % 0x5000, 0x1F600 + i % 80][class]
 }
 
 fn base_u8(base: Base, len: usize) -> Vec<u8> {
@@ -387,6 +403,7 @@ fn base_u8(base: Base, len: usize) -> Vec<u8> {
         .map(|i| match base {
             Base::Ascii => b'a' + (i % 26) as u8,
             Base::Wide => 0xC0 + (i % 64) as u8,
+            Base::Mixed => of_class(mixed_class(i, 2), i) as u8,
         })
         .collect()
 }
@@ -397,6 +414,7 @@ fn base_u16(base: Base, len: usize) -> Vec<u16> {
             Base::Ascii => u16::from(b'a') + (i % 26) as u16,
             // CJK: the three-byte UTF-8 path.
             Base::Wide => 0x4E00 + ((i * 37) % 0x5000) as u16,
+            Base::Mixed => of_class(mixed_class(i, 3), i) as u16,
         })
         .collect()
 }
@@ -413,6 +431,7 @@ fn base_u32(base: Base, len: usize) -> Vec<u32> {
                     0x4E00 + i as u32
                 }
             }
+            Base::Mixed => of_class(mixed_class(i, 4), i),
         })
         .collect()
 }
@@ -431,7 +450,7 @@ impl Check for Alignments {
     fn check<K: Kernel>(&self) {
         let depth = depth();
         let mut arena = Arena::new(4);
-        for base in [Base::Ascii, Base::Wide] {
+        for base in [Base::Ascii, Base::Wide, Base::Mixed] {
             for len in 0..=MAX_LEN {
                 let (d8, d16, d32) = (base_u8(base, len), base_u16(base, len), base_u32(base, len));
                 for align in aligns_for(len, depth) {
@@ -538,7 +557,7 @@ impl Check for Specials {
         let depth = depth();
         let mut arena = Arena::new(4);
         let (sp8, sp16, sp32) = (special_u8(), special_u16(), special_u32());
-        for base in [Base::Ascii, Base::Wide] {
+        for base in [Base::Ascii, Base::Wide, Base::Mixed] {
             for len in 1..=MAX_LEN {
                 let (b8, b16, b32) = (base_u8(base, len), base_u16(base, len), base_u32(base, len));
                 for pos in 0..len {
@@ -665,7 +684,7 @@ impl Check for Long {
     fn check<K: Kernel>(&self) {
         let mut arena = Arena::new(64);
         for len in [1000usize, 4096, 10_000] {
-            for base in [Base::Ascii, Base::Wide] {
+            for base in [Base::Ascii, Base::Wide, Base::Mixed] {
                 let ctx = || format!("long {base:?} len {len}");
                 let mut d8 = base_u8(base, len);
                 let mut d16 = base_u16(base, len);

@@ -5,7 +5,8 @@
 //! rounds of pairwise adds. The clean-block test avoids that with one horizontal max.
 //! Narrowing uses the saturating `uqxtn`, and the CJK path the interleaving `st3`.
 
-use crate::generic::{Flags, Vector};
+use crate::generic::{utf8_pack_index, Flags, Vector, UTF8_PACK};
+use crate::scalar::Unit;
 use core::arch::aarch64::*;
 
 /// The NEON backend.
@@ -293,6 +294,74 @@ impl Vector for V128x4 {
                 vst3q_u8(dst.add(48 * g), bytes);
             }
             true
+        }
+    }
+
+    const UTF8_EIGHT: bool = true;
+
+    /// Each half of four code points as the x86 version does it (see `utf8_eight_avx2`):
+    /// every lane holds its UTF-8 sequence ending at its top byte, and `tbl` packs them.
+    #[inline(always)]
+    unsafe fn utf8_eight<U: Unit>(src: *const U, dst: *mut u8) -> Option<usize> {
+        // SAFETY: NEON; the loads read 8 units at `src`; the stores write 16 bytes at
+        // `dst` and at `dst + len` of the first half (at most 16).
+        unsafe {
+            let halves: [uint32x4_t; 2] = match core::mem::size_of::<U>() {
+                1 => {
+                    let w = vmovl_u8(vld1_u8(src.cast()));
+                    [vmovl_u16(vget_low_u16(w)), vmovl_high_u16(w)]
+                }
+                2 => {
+                    let w = vld1q_u16(src.cast());
+                    [vmovl_u16(vget_low_u16(w)), vmovl_high_u16(w)]
+                }
+                _ => [vld1q_u32(src.cast()), vld1q_u32(src.cast::<u32>().add(4))],
+            };
+            let set = vdupq_n_u32;
+            let mut refused = set(0);
+            for c in halves {
+                let escape = vorrq_u32(
+                    vcltq_u32(c, set(0x20)),
+                    vorrq_u32(vceqq_u32(c, set(0x22)), vceqq_u32(c, set(0x5C))),
+                );
+                let surrogate = vceqq_u32(vandq_u32(c, set(!0x7FF)), set(0xD800));
+                refused = vorrq_u32(refused, vorrq_u32(escape, surrogate));
+            }
+            if vmaxvq_u32(refused) != 0 {
+                return None;
+            }
+            let mut out = dst;
+            for c in halves {
+                let two_plus = vcgtq_u32(c, set(0x7F));
+                let three_plus = vcgtq_u32(c, set(0x7FF));
+                let four = vcgtq_u32(c, set(0xFFFF));
+                let sequence = vorrq_u32(
+                    vorrq_u32(
+                        vshlq_n_u32::<24>(vandq_u32(c, set(0x3F))),
+                        vshlq_n_u32::<10>(vandq_u32(c, set(0xFC0))),
+                    ),
+                    vorrq_u32(
+                        vshrq_n_u32::<4>(vandq_u32(c, set(0x3F000))),
+                        vorrq_u32(vshrq_n_u32::<18>(c), set(0x8080_80F0)),
+                    ),
+                );
+                let two = vbicq_u32(two_plus, three_plus);
+                let three = vbicq_u32(three_plus, four);
+                let sequence = vorrq_u32(
+                    sequence,
+                    vorrq_u32(vandq_u32(two, set(0x0040_0000)), vandq_u32(three, set(0x0000_6000))),
+                );
+                let sequence = vbslq_u32(two_plus, sequence, vshlq_n_u32::<24>(c));
+                // Length classes (0 minus the all-ones masks), one byte per lane.
+                let classes = vsubq_u32(set(0), vaddq_u32(vaddq_u32(two_plus, three_plus), four));
+                let narrow = vmovn_u32(classes);
+                let bytes = vmovn_u16(vcombine_u16(narrow, narrow));
+                let (index, len) = utf8_pack_index(vget_lane_u32::<0>(vreinterpret_u32_u8(bytes)));
+                let pack = vld1q_u8(UTF8_PACK[index].as_ptr());
+                vst1q_u8(out, vqtbl1q_u8(vreinterpretq_u8_u32(sequence), pack));
+                out = out.add(len);
+            }
+            Some(out.offset_from(dst) as usize)
         }
     }
 

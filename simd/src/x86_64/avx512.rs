@@ -5,9 +5,10 @@
 //! written with masked loads and stores, which never touch the bytes masked off.
 
 use super::{
-    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, max_lane128, utf8_bmp3_avx2, utf8_bmp3_to_u16_ssse3, utf8_latin1_ssse3, Detected,
+    ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, max_lane128, utf8_bmp3_avx2, utf8_bmp3_to_u16_ssse3, utf8_eight_avx2, utf8_latin1_ssse3, Detected,
 };
 use crate::generic::{Flags, Vector};
+use crate::scalar::Unit;
 use core::arch::x86_64::*;
 
 /// The AVX-512 backend (BW and VL required).
@@ -178,5 +179,13 @@ impl Vector for V512 {
     unsafe fn ascii_u16_escapes(src: *const u16, dst: *mut u8) -> bool {
         // SAFETY: AVX2 is among this backend's features; forwarded bounds.
         unsafe { ascii_u16_escapes_avx2(src, dst) }
+    }
+
+    const UTF8_EIGHT: bool = true;
+
+    #[inline(always)]
+    unsafe fn utf8_eight<U: Unit>(src: *const U, dst: *mut u8) -> Option<usize> {
+        // SAFETY: AVX2 is among this backend's features; forwarded bounds.
+        unsafe { utf8_eight_avx2(src, dst) }
     }
 }

@@ -13,7 +13,8 @@ pub use avx2::Avx2;
 pub use avx512::Avx512;
 pub use sse2::Sse2;
 
-use crate::generic::Flags;
+use crate::generic::{utf8_pack_index, Flags, UTF8_PACK};
+use crate::scalar::Unit;
 use core::arch::x86_64::*;
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -148,6 +149,85 @@ unsafe fn short_copy128(src: *const u8, len: usize, flags: Flags, dst: *mut u8) 
             dst.add(len - 4).cast::<u32>().write_unaligned(last);
         }
         true
+    }
+}
+
+/// [`Vector::utf8_eight`](crate::generic::Vector::utf8_eight) with AVX2 (used by the AVX2
+/// and AVX-512 backends). The eight code points are widened to 32-bit lanes; each lane gets
+/// its UTF-8 sequence ending at the lane's top byte (continuation bytes everywhere, then
+/// the lead byte put in place by length), and the lengths pick, per four lanes, the
+/// shuffle in `UTF8_PACK` that packs the sequences together.
+///
+/// # Safety
+/// AVX2; `src` is valid for 8 units of reads, `dst` for 48 writes.
+#[inline(always)]
+unsafe fn utf8_eight_avx2<U: Unit>(src: *const U, dst: *mut u8) -> Option<usize> {
+    // SAFETY: AVX2 is enabled (the caller's contract); the loads read 8 units at `src`;
+    // the two stores write 16 bytes at `dst` and at `dst + lo_len` (at most 16).
+    unsafe {
+        let c = match core::mem::size_of::<U>() {
+            1 => _mm256_cvtepu8_epi32(_mm_loadl_epi64(src.cast())),
+            2 => _mm256_cvtepu16_epi32(_mm_loadu_si128(src.cast())),
+            _ => _mm256_loadu_si256(src.cast()),
+        };
+        let set = _mm256_set1_epi32;
+        // Code points are at most U+10FFFF, so signed compares are exact.
+        let escape = _mm256_or_si256(
+            _mm256_cmpgt_epi32(set(0x20), c),
+            _mm256_or_si256(_mm256_cmpeq_epi32(c, set(0x22)), _mm256_cmpeq_epi32(c, set(0x5C))),
+        );
+        let surrogate = _mm256_cmpeq_epi32(_mm256_and_si256(c, set(!0x7FF)), set(0xD800));
+        let refused = _mm256_or_si256(escape, surrogate);
+        if _mm256_testz_si256(refused, refused) == 0 {
+            return None;
+        }
+        let two_plus = _mm256_cmpgt_epi32(c, set(0x7F));
+        let three_plus = _mm256_cmpgt_epi32(c, set(0x7FF));
+        let four = _mm256_cmpgt_epi32(c, set(0xFFFF));
+        // Bytes 3, 2, 1, 0 of the lane: 80|c&3F, 80|(c>>6)&3F, 80|(c>>12)&3F, F0|c>>18.
+        let sequence = _mm256_or_si256(
+            _mm256_or_si256(
+                _mm256_slli_epi32::<24>(_mm256_and_si256(c, set(0x3F))),
+                _mm256_slli_epi32::<10>(_mm256_and_si256(c, set(0xFC0))),
+            ),
+            _mm256_or_si256(
+                _mm256_srli_epi32::<4>(_mm256_and_si256(c, set(0x3F000))),
+                _mm256_or_si256(_mm256_srli_epi32::<18>(c), set(0x8080_80F0u32 as i32)),
+            ),
+        );
+        // A two-byte lead is byte 2 made C0|c>>6; a three-byte lead is byte 1 made E0|c>>12
+        // (the high bits of both are zero for those lengths); ASCII is byte 3 alone.
+        let two = _mm256_andnot_si256(three_plus, two_plus);
+        let three = _mm256_andnot_si256(four, three_plus);
+        let sequence = _mm256_or_si256(
+            sequence,
+            _mm256_or_si256(
+                _mm256_and_si256(two, set(0x0040_0000)),
+                _mm256_and_si256(three, set(0x0000_6000)),
+            ),
+        );
+        let sequence = _mm256_blendv_epi8(_mm256_slli_epi32::<24>(c), sequence, two_plus);
+        // Length classes (length - 1) in each lane's low byte, gathered into the first four
+        // bytes of each 128-bit half.
+        let classes = _mm256_sub_epi32(
+            _mm256_setzero_si256(),
+            _mm256_add_epi32(_mm256_add_epi32(two_plus, three_plus), four),
+        );
+        let gather = _mm256_setr_epi8(
+            0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, //
+            0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        );
+        let classes = _mm256_shuffle_epi8(classes, gather);
+        let (lo_index, lo_len) = utf8_pack_index(_mm256_cvtsi256_si32(classes) as u32);
+        let (hi_index, hi_len) = utf8_pack_index(_mm256_extract_epi32::<4>(classes) as u32);
+        let pack = _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(_mm_loadu_si128(UTF8_PACK[lo_index].as_ptr().cast())),
+            _mm_loadu_si128(UTF8_PACK[hi_index].as_ptr().cast()),
+        );
+        let packed = _mm256_shuffle_epi8(sequence, pack);
+        _mm_storeu_si128(dst.cast(), _mm256_castsi256_si128(packed));
+        _mm_storeu_si128(dst.add(lo_len).cast(), _mm256_extracti128_si256::<1>(packed));
+        Some(lo_len + hi_len)
     }
 }
 
