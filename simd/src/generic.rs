@@ -577,6 +577,10 @@ pub(crate) trait Job {
     /// `dst` is valid for 1 write.
     unsafe fn write_clean(unit: Self::Src, dst: *mut Self::Dst) -> *mut Self::Dst;
 
+    /// Output units per source unit of [`Job::dense`] (every unit it writes takes the
+    /// same number); 0 for jobs without it.
+    const DENSE_WIDTH: usize = 0;
+
     /// A block in which every unit is flagged, written faster than unit by unit if the
     /// kernel knows how; `None`, having written nothing, otherwise.
     ///
@@ -676,6 +680,8 @@ impl<U: Lanes> Job for Utf8<U> {
     type Src = U;
     type Dst = u8;
     const FLAGS: Flags = Flags::NonAscii;
+    // UCS-2 blocks of three-byte characters (`utf8_bmp3`).
+    const DENSE_WIDTH: usize = if core::mem::size_of::<U>() == 2 { 3 } else { 0 };
 
     #[inline(always)]
     unsafe fn store<V: Vector>(_raw: U::Raw<V>, bytes: V, dst: *mut u8) {
@@ -754,6 +760,8 @@ impl<U: Lanes> Job for Ascii<U> {
     type Src = U;
     type Dst = u8;
     const FLAGS: Flags = Flags::Ascii;
+    // UCS-2 blocks written as `\uXXXX` (`ascii_u16_escapes`).
+    const DENSE_WIDTH: usize = if core::mem::size_of::<U>() == 2 { 6 } else { 0 };
 
     #[inline(always)]
     unsafe fn store<V: Vector>(_raw: U::Raw<V>, bytes: V, dst: *mut u8) {
@@ -1101,6 +1109,20 @@ unsafe fn escape_tail<V: Vector, J: Job>(
         unsafe { J::store::<V>(raw, bytes, out.sub(BLOCK - rest)) };
         // SAFETY: `rest` units were written.
         return Ok(unsafe { out.add(rest) });
+    }
+    // SAFETY: target features enabled.
+    if J::DENSE_WIDTH != 0 && unsafe { bytes.flags(J::FLAGS) } == u64::MAX {
+        // If the dense path takes the last 64 units, each of them has an output of
+        // `DENSE_WIDTH` units, so the `64 - rest` already written occupy exactly that many
+        // times as many output units before `out`: write the whole block from there,
+        // rewriting those with the same values.
+        // SAFETY: the last 64 units are in bounds; those before `i` were written by this
+        // call, so `at` is inside its output; the dense writes end at most
+        // `DENSE_WIDTH * rest` units (plus 16) past `out`, within the bound plus slack.
+        let at = unsafe { out.sub(J::DENSE_WIDTH * (BLOCK - rest)) };
+        if let Some(end) = unsafe { J::dense::<V>(s.add(len - BLOCK), at) } {
+            return Ok(end);
+        }
     }
     if J::has_eights::<V>() {
         // SAFETY: `rest` units readable at `i`; room as for the block.
