@@ -34,6 +34,16 @@
 //! covers them with two overlapping loads from both ends (or a masked load on AVX-512)
 //! and never reads outside; if they need escapes they go through the padded copy too.
 //!
+//! ## Text that is mostly non-ASCII
+//!
+//! Store-then-fix-up pays per flagged unit, which suits text with a few escapes or
+//! accents. For blocks that are mostly flagged, the UTF-8 kernels have block-wide paths
+//! (all three-byte CJK: [`Job::dense`]; Latin-1: [`Job::mixed`]) and, for everything else
+//! (emoji, CJK among ASCII), [`Job::eights`]: eight code points at a time read straight
+//! from the source, each given its UTF-8 sequence in a 32-bit lane and packed by one byte
+//! shuffle ([`Vector::utf8_eight`]). Short strings and tails go the same way, so they
+//! need no padded copy. A group with an escape or a surrogate goes unit by unit.
+//!
 //! ## Writes past the end
 //!
 //! Block stores write up to 64 units past the current output position, and the escape
