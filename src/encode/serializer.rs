@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::ffi::CStr;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use pyo3_ffi::*;
 use rjson_simd::{Kernel, Surrogate};
@@ -87,10 +88,16 @@ fn recursion_error(message: &CStr) -> Error {
 /// The containers on the current path, for `check_circular`: `json` keeps their ids in a
 /// dict; we keep the first few inline (a path is short in real data, and this costs no
 /// allocation) and the rest in a set, so that pathological depth stays linear.
+///
+/// `shallow` is left uninitialised past `shallow_len`: clearing it was a 264-byte `memset`
+/// on every call (1.6% of a small dict's `dumps_bytes` instructions). `repr(C)` keeps
+/// `shallow_len` away from the array: stored next to it, its zero was merged with the
+/// array into that same `memset`.
+#[repr(C)]
 struct Markers {
-    shallow: [usize; SHALLOW_MARKERS],
     shallow_len: usize,
     deep: HashSet<usize>,
+    shallow: MaybeUninit<[usize; SHALLOW_MARKERS]>,
 }
 
 const SHALLOW_MARKERS: usize = 32;
@@ -98,23 +105,29 @@ const SHALLOW_MARKERS: usize = 32;
 impl Markers {
     fn new() -> Markers {
         Markers {
-            shallow: [0; SHALLOW_MARKERS],
+            shallow: MaybeUninit::uninit(),
             shallow_len: 0,
             deep: HashSet::new(),
         }
+    }
+
+    /// The containers on the path that fit inline.
+    #[inline(always)]
+    fn shallow(&self) -> &[usize] {
+        // SAFETY: the first `shallow_len` entries were written by `enter`.
+        unsafe { std::slice::from_raw_parts(self.shallow.as_ptr().cast::<usize>(), self.shallow_len) }
     }
 
     /// Record `obj` on the path; false if it is already there (a cycle).
     #[inline(always)]
     fn enter(&mut self, obj: *mut PyObject) -> bool {
         let id = obj as usize;
-        if self.shallow[..self.shallow_len].contains(&id)
-            || (!self.deep.is_empty() && self.deep.contains(&id))
-        {
+        if self.shallow().contains(&id) || (!self.deep.is_empty() && self.deep.contains(&id)) {
             return false;
         }
         if self.shallow_len < SHALLOW_MARKERS {
-            self.shallow[self.shallow_len] = id;
+            // SAFETY: `shallow_len < SHALLOW_MARKERS`, inside the array.
+            unsafe { self.shallow.as_mut_ptr().cast::<usize>().add(self.shallow_len).write(id) };
             self.shallow_len += 1;
         } else {
             self.deep.insert(id);
