@@ -154,6 +154,28 @@ def test_cjk_runs_of_every_length_with_a_disruption_like_json(disruption):
             assert_loads_like_json(b'["' + body[:pos] + disruption + body[pos:] + b'"]')
 
 
+MIXED_DISRUPTIONS = [
+    b"\x80", b"\xbf", b"\xc0\x80", b"\xc1\xbf", b"\xc3", b"\xe0\x9f\xbf", b"\xe4\xb8", b"\xed\xa0\x80",
+    b"\xf0\x8f\xbf\xbf", b"\xf0\x9f\x98", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xf8\x88\x80\x80\x80",
+    b"\xff", b"\\n", b"\\ud83d\\ude00", b'"', b"\x01",
+]
+
+
+@pytest.mark.parametrize("disruption", MIXED_DISRUPTIONS)
+def test_astral_text_of_every_length_with_a_disruption_like_json(disruption):
+    """Text of characters of one to four bytes, mostly emoji (decoded 32 and 16 bytes at a
+    time into UCS-4 where the CPU has AVX2), of every length up to 90 characters, with
+    one disruption at every byte position."""
+    chars = ["\U0001F600", "a", "\U0010FFFF", "\u00e9", "\U0001F64F", " ", "\u4e2d", "\U00010000", "\u07ff"]
+    text = "".join(chars[k * 5 % len(chars)] if k % 3 == 0 else chr(0x1F600 + k) for k in range(90))
+    text = text.encode("utf-8", "surrogatepass")
+    for n in range(0, len(text) + 1, 3):
+        body = text[:n]
+        assert_loads_like_json(b'"' + body + b'"')
+        for pos in range(0, n + 1, 1 if n < 120 else 5):
+            assert_loads_like_json(b'["' + body[:pos] + disruption + body[pos:] + b'"]')
+
+
 # ----- encodings and input types -----
 
 

@@ -180,6 +180,26 @@ pub(crate) trait Vector: Copy {
         (0, 0)
     }
 
+    /// [`Kernel::utf8_to_u32`](crate::Kernel::utf8_to_u32); backends without the
+    /// instructions for it leave it out.
+    ///
+    /// # Safety
+    /// As there.
+    #[inline(always)]
+    unsafe fn utf8_to_u32(_src: &[u8], _dst: *mut u32, _cap: usize) -> (usize, usize) {
+        (0, 0)
+    }
+
+    /// [`Kernel::utf8_char_count`](crate::Kernel::utf8_char_count); backends without a
+    /// faster way leave it to the scalar one.
+    ///
+    /// # Safety
+    /// The backend's features are enabled in the calling code.
+    #[inline(always)]
+    unsafe fn utf8_char_count(src: &[u8]) -> usize {
+        crate::scalar::utf8_char_count(src)
+    }
+
     /// Transcode 64 Latin-1 bytes, none of which needs an escape, to UTF-8 (64 to 128
     /// bytes), returning the count written. The fast path for accented text; backends
     /// without a byte shuffle leave it out (`None`, having written nothing).
@@ -1408,6 +1428,35 @@ macro_rules! vector_kernel {
                 debug_assert!(<$ty>::is_available());
                 // SAFETY: the caller's contract, including the CPU's (see `Kernel`).
                 unsafe { imp(src, dst, cap) }
+            }
+
+            #[inline]
+            unsafe fn utf8_to_u32(src: &[u8], dst: *mut u32, cap: usize) -> (usize, usize) {
+                #[target_feature(enable = $features)]
+                #[inline]
+                unsafe fn imp(src: &[u8], dst: *mut u32, cap: usize) -> (usize, usize) {
+                    // SAFETY: forwarded; the features are enabled here.
+                    unsafe { <$vector as $crate::generic::Vector>::utf8_to_u32(src, dst, cap) }
+                }
+                debug_assert!(<$ty>::is_available());
+                // SAFETY: the caller's contract, including the CPU's (see `Kernel`).
+                unsafe { imp(src, dst, cap) }
+            }
+
+            #[inline]
+            fn utf8_char_count(src: &[u8]) -> usize {
+                #[target_feature(enable = $features)]
+                #[inline]
+                unsafe fn imp(src: &[u8]) -> usize {
+                    // SAFETY: the features are enabled in this function.
+                    unsafe { <$vector as $crate::generic::Vector>::utf8_char_count(src) }
+                }
+                if <$ty>::is_available() {
+                    // SAFETY: the CPU has the features.
+                    unsafe { imp(src) }
+                } else {
+                    $crate::scalar::utf8_char_count(src)
+                }
             }
 
             #[inline]

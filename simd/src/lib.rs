@@ -260,6 +260,32 @@ pub trait Kernel: Copy + Default + 'static {
     unsafe fn utf8_bmp3_to_u16(_src: &[u8], _dst: *mut u16, _cap: usize) -> (usize, usize) {
         (0, 0)
     }
+
+    /// The parser's decoder of non-ASCII text into UCS-4: decode the UTF-8 at the start of
+    /// `src` (characters of one to four bytes, as `bytes.decode("utf-8", "surrogatepass")`
+    /// reads them: surrogates accepted) into `dst`, returning `(bytes consumed, characters
+    /// written)`. It consumes only whole, valid characters, and stops before a window it
+    /// cannot vouch for entirely, so what it leaves (the last bytes, and every error) is
+    /// for the caller's scalar decoder, which finds the error where it is. It reads only
+    /// inside `src`, and may store up to 16 units past the characters it reports, but never
+    /// past `cap`. Where implemented (AVX2, AVX-512) it stops only at invalid input, when
+    /// fewer than 16 bytes are left, or when fewer than 16 units of room are left; a
+    /// backend without it returns `(0, 0)`.
+    ///
+    /// # Safety
+    /// `dst` is valid for `cap` units of writes, and the CPU has the backend's features
+    /// (see the crate docs).
+    #[inline(always)]
+    unsafe fn utf8_to_u32(_src: &[u8], _dst: *mut u32, _cap: usize) -> (usize, usize) {
+        (0, 0)
+    }
+
+    /// The number of characters in `src`, valid UTF-8: its bytes that are not
+    /// continuation bytes (80..BF). On any input, that count of bytes.
+    #[inline(always)]
+    fn utf8_char_count(src: &[u8]) -> usize {
+        scalar::utf8_char_count(src)
+    }
 }
 
 /// A computation generic over the kernel backend, run by [`dispatch`].

@@ -276,10 +276,50 @@ impl Kernel for Scalar {
     }
 }
 
+/// The number of characters in UTF-8 text: its bytes that are not continuation bytes
+/// (80..BF). Eight bytes at a time: each byte's "not a continuation" bit (`!b7 | b6`)
+/// summed in byte lanes, which are folded before they can overflow.
+pub fn utf8_char_count(src: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const PAIRS: u64 = 0x00FF_00FF_00FF_00FF;
+    let mut count = 0;
+    let mut words = src.chunks_exact(8);
+    loop {
+        // At most 255 words into the byte lanes, each adding 0 or 1 to each.
+        let mut lanes = 0u64;
+        let mut taken = 0;
+        for word in words.by_ref().take(255) {
+            let w = u64::from_le_bytes(word.try_into().unwrap());
+            lanes += ((!w >> 7) | (w >> 6)) & ONES;
+            taken += 1;
+        }
+        let pairs = (lanes & PAIRS) + (lanes >> 8 & PAIRS);
+        count += (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize;
+        if taken < 255 {
+            break;
+        }
+    }
+    count + words.remainder().iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{ascii_escaped_bound_u32, escaped_bound, SLACK};
+
+    #[test]
+    fn utf8_char_count_counts_non_continuation_bytes() {
+        let bytes: Vec<u8> = (0..5000u32).map(|k| (k * 37 % 256) as u8).collect();
+        for len in (0..300).chain([2039, 2040, 2041, 4999, 5000]) {
+            for start in 0..9.min(bytes.len() - len.min(bytes.len())) {
+                let s = &bytes[start..start + len];
+                let want = s.iter().filter(|&&b| !(0x80..0xC0).contains(&b)).count();
+                assert_eq!(utf8_char_count(s), want, "len {len} start {start}");
+            }
+        }
+        assert_eq!(utf8_char_count(&[0x80; 4000]), 0);
+        assert_eq!(utf8_char_count(&[0xFF; 4000]), 4000);
+    }
 
     fn escape_str(s: &str) -> String {
         let mut out = vec![0u8; escaped_bound(s.len()) + SLACK];

@@ -1048,3 +1048,163 @@ impl Check for Bmp3 {
 fn utf8_bmp3_to_u16_decodes_three_byte_runs() {
     for_each_backend(&Bmp3);
 }
+
+// ---------------------------------------------------------------------------------------
+// The parser's decoder of mixed UTF-8 into UCS-4.
+
+/// The character at the start of `b` as `bytes.decode("utf-8", "surrogatepass")` reads
+/// it, and its length; written from the definition, byte by byte.
+fn utf8_ref(b: &[u8]) -> Option<(u32, usize)> {
+    let lead = *b.first()?;
+    let (len, init, min) = match lead {
+        0x00..=0x7F => return Some((lead as u32, 1)),
+        0xC0..=0xDF => (2, (lead & 0x1F) as u32, 0x80),
+        0xE0..=0xEF => (3, (lead & 0x0F) as u32, 0x800),
+        0xF0..=0xF7 => (4, (lead & 0x07) as u32, 0x10000),
+        _ => return None,
+    };
+    let mut c = init;
+    for k in 1..len {
+        let t = *b.get(k)?;
+        if t & 0xC0 != 0x80 {
+            return None;
+        }
+        c = c << 6 | (t & 0x3F) as u32;
+    }
+    (min..=0x10FFFF).contains(&c).then_some((c, len))
+}
+
+/// Every character of `b` while they are valid, and the index of the first invalid byte
+/// sequence (or `b.len()`).
+fn utf8_ref_all(b: &[u8]) -> (Vec<(u32, usize)>, usize) {
+    let (mut i, mut out) = (0, Vec::new());
+    while let Some((c, len)) = utf8_ref(&b[i..]) {
+        out.push((c, i));
+        i += len;
+    }
+    (out, i)
+}
+
+/// `utf8_to_u32` against the reference: text of characters of every length (the ends of
+/// each form's range, surrogates, NUL, U+10FFFF) in runs that mix lengths in every order,
+/// of every length up to 160 bytes at 32 alignments (ending at a guard page or up to 31
+/// bytes before it), with each kind of invalid sequence (stray and missing continuations,
+/// each overlong form, above U+10FFFF, F5..FF) at every byte position, with ample room and
+/// with rooms around the 8- and 16-unit thresholds. What it consumes must be a prefix of
+/// whole characters, decoded exactly; on valid text with room it must leave fewer than 16
+/// bytes; it must never consume past an error nor write past its room.
+struct ToU32;
+
+impl Check for ToU32 {
+    fn check<K: Kernel>(&self) {
+        let implemented = matches!(K::BACKEND, Backend::Avx2 | Backend::Avx512);
+        let mut arena = Arena::new(4);
+        let sample: [u32; 24] = [
+            0x41, 0x1F600, 0x20, 0xE9, 0x4E2D, 0x10FFFF, 0x00, 0x7F, 0x80, 0x7FF, 0x800, 0x1F64F,
+            0xFFFF, 0xD800, 0xDFFF, 0x10000, 0x61, 0x62, 0x100, 0x1F601, 0x3000, 0x1F602, 0x63, 0xFFFD,
+        ];
+        let mut text = Vec::new();
+        for k in 0..200 {
+            let c = sample[(k * 7 + k / 24) % sample.len()];
+            text.extend(match char::from_u32(c) {
+                Some(ch) => ch.to_string().into_bytes(),
+                // Surrogates, as `surrogatepass` writes them.
+                None => vec![0xE0 | (c >> 12) as u8, 0x80 | (c >> 6 & 0x3F) as u8, 0x80 | (c & 0x3F) as u8],
+            });
+        }
+        let disruptions: [&[u8]; 14] = [
+            b"\x80",
+            b"\xbf",
+            b"\xc0\x80",
+            b"\xc1\xbf",
+            b"\xc3",
+            b"\xe0\x9f\xbf",
+            b"\xe4\xb8",
+            b"\xed\xa0",
+            b"\xf0\x8f\xbf\xbf",
+            b"\xf0\x9f\x98",
+            b"\xf4\x90\x80\x80",
+            b"\xf5\x80\x80\x80",
+            b"\xf8\x88\x80\x80\x80",
+            b"\xff",
+        ];
+        let mut checked = 0usize;
+        let mut nonzero = 0usize;
+        for len in 0..=160usize {
+            let mut cases: Vec<Vec<u8>> = vec![text[..len].to_vec()];
+            for pos in 0..len {
+                for d in disruptions {
+                    let mut s = text[..pos].to_vec();
+                    s.extend_from_slice(d);
+                    s.extend_from_slice(&text[pos..]);
+                    s.truncate(len);
+                    cases.push(s);
+                }
+            }
+            for s in &cases {
+                let (chars, valid_to) = utf8_ref_all(s);
+                let ample = chars.len() + 16;
+                for gap in 0..32 {
+                    let src = arena.place_end(s, gap, 0x80);
+                    let caps = if gap == 0 { vec![0, 7, 8, 15, 16, 17, 24, chars.len(), ample] } else { vec![ample] };
+                    for cap in caps {
+                        let mut dst = vec![0xDEAD_BEEFu32; cap + 16];
+                        // SAFETY: `dst` holds `cap` units (and more); the backend is
+                        // available (run by `for_each_backend`).
+                        let (used, wrote) = unsafe { K::utf8_to_u32(src, dst.as_mut_ptr(), cap) };
+                        let ctx = || format!("{s:x?} gap {gap} cap {cap} -> ({used}, {wrote})");
+                        assert!(used <= valid_to && wrote <= chars.len(), "{}", ctx());
+                        let end = chars.get(wrote).map_or(valid_to, |&(_, at)| at);
+                        assert_eq!(used, end, "not a prefix of whole characters: {}", ctx());
+                        let want: Vec<u32> = chars[..wrote].iter().map(|&(c, _)| c).collect();
+                        assert_eq!(&dst[..wrote], &want[..], "{}", ctx());
+                        assert!(dst[cap..].iter().all(|&u| u == 0xDEAD_BEEF), "wrote past cap: {}", ctx());
+                        if !implemented {
+                            assert_eq!((used, wrote), (0, 0), "{}", ctx());
+                        } else if valid_to == s.len() && cap == ample {
+                            assert!(s.len() - used < 16, "stopped early on valid text: {}", ctx());
+                        }
+                        checked += 1;
+                        nonzero += (wrote != 0) as usize;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
+        assert_eq!(nonzero != 0, implemented, "the kernel never decoded anything");
+    }
+}
+
+#[test]
+fn utf8_to_u32_decodes_mixed_text() {
+    for_each_backend(&ToU32);
+}
+
+/// `utf8_char_count` against the definition (bytes outside 80..BF): every length up to
+/// 600 bytes (past the 32-byte blocks) at 32 alignments, over bytes of every value, and
+/// long runs of continuations and of leads (past the 255 blocks a byte counter holds).
+struct CharCount;
+
+impl Check for CharCount {
+    fn check<K: Kernel>(&self) {
+        let mut arena = Arena::new(4);
+        let bytes: Vec<u8> = (0..700u32).map(|k| (k * 151 + k / 256) as u8).collect();
+        let want = |s: &[u8]| s.iter().filter(|&&b| !(0x80..0xC0).contains(&b)).count();
+        for len in 0..=600 {
+            for gap in 0..32 {
+                let s = &bytes[gap..gap + len];
+                let src = arena.place_end(s, gap, 0x41);
+                assert_eq!(K::utf8_char_count(src), want(s), "len {len} gap {gap}");
+            }
+        }
+        for (len, byte) in [(10_000, 0x80), (10_000, 0xBF), (10_001, 0xC0), (8160, 0x7F), (8191, 0xF0), (8193, 0x00)] {
+            let s = vec![byte; len];
+            assert_eq!(K::utf8_char_count(&s), want(&s), "{len} x {byte:x}");
+        }
+    }
+}
+
+#[test]
+fn utf8_char_count_counts_characters() {
+    for_each_backend(&CharCount);
+}

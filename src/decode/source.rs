@@ -370,7 +370,7 @@ impl Source for Utf8 {
 /// GIL held; the CPU has `K`'s features.
 #[inline(never)]
 unsafe fn utf8_str<K: Kernel>(body: &[u8], max: u8) -> Result<*mut PyObject, StrError> {
-    let len = utf8::count_chars(body);
+    let len = K::utf8_char_count(body);
     // SAFETY: each unit type matches the kind its maxchar selects, the decoders write at
     // most `len` units, and the caller vouches for `K`'s CPU features.
     unsafe {
@@ -385,7 +385,7 @@ unsafe fn utf8_str<K: Kernel>(body: &[u8], max: u8) -> Result<*mut PyObject, Str
                     utf8::decode_into(body, dst, cap)
                 }
             }),
-            _ => new_str::<u32>(len, 0x10FFFF, |dst, cap| utf8::decode_into(body, dst, cap)),
+            _ => new_str::<u32>(len, 0x10FFFF, |dst, cap| utf8::decode_wide_into::<K>(body, dst, cap)),
         }
     }
 }

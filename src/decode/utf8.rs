@@ -227,6 +227,22 @@ pub unsafe fn decode_bmp_into<K: Kernel>(src: &[u8], dst: *mut u16, cap: usize) 
     unsafe { decode_into::<u16>(&src[i..], dst.add(n), cap - n) }.map(|m| n + m)
 }
 
+/// `decode_into` into UCS-4, through the kernel's [`utf8_to_u32`](Kernel::utf8_to_u32),
+/// which decodes all but the last few bytes of valid text (of any mix of lengths) and
+/// stops before any error; what it leaves goes through `decode_into`, which finds the
+/// error where there is one.
+///
+/// # Safety
+/// `dst` is valid for `cap` writes; the CPU has `K`'s features.
+#[inline(always)]
+pub unsafe fn decode_wide_into<K: Kernel>(src: &[u8], dst: *mut u32, cap: usize) -> Option<usize> {
+    // SAFETY: `dst` is valid for `cap` writes; the caller vouches for the CPU.
+    let (used, wrote) = unsafe { K::utf8_to_u32(src, dst, cap) };
+    // SAFETY: the kernel wrote at most `cap` units, so `dst + wrote` is valid for the
+    // `cap - wrote` writes passed.
+    unsafe { decode_into::<u32>(&src[used..], dst.add(wrote), cap - wrote) }.map(|m| wrote + m)
+}
+
 /// The fewest bytes left for which [`decode_bmp_into`] calls the kernel.
 pub const BMP3_MIN: usize = 32;
 
@@ -455,6 +471,68 @@ mod tests {
                     // SAFETY: the buffer has room for `cap` units.
                     let want = unsafe { decode_into::<u16>(case, general.as_mut_ptr(), cap) }
                         .map(|n| general[..n].to_vec());
+                    for backend in [rjson_simd::Backend::detect(), rjson_simd::Backend::Scalar] {
+                        let got = rjson_simd::dispatch(backend, Check(case, cap));
+                        assert_eq!(got, want, "{case:x?} cap {cap} {backend:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `decode_wide_into` (with this CPU's best backend, and with scalar, whose kernel
+    /// declines) agrees with `decode_into` and with the reference decoder: text of
+    /// characters of every length, of many lengths, with an invalid sequence at every
+    /// byte position, with exact room and one unit too little.
+    #[test]
+    fn wide_decoder_agrees_with_the_general_one() {
+        struct Check<'a>(&'a [u8], usize);
+        impl rjson_simd::WithKernel for Check<'_> {
+            type Output = Option<Vec<u32>>;
+            fn run<K: Kernel>(self) -> Self::Output {
+                let mut buf = vec![0u32; self.1 + 8];
+                // SAFETY: the buffer has room for `self.1` units; `dispatch` picked an
+                // available backend.
+                let n = unsafe { decode_wide_into::<K>(self.0, buf.as_mut_ptr(), self.1) }?;
+                Some(buf[..n].to_vec())
+            }
+        }
+        let text: String = (0..60u32)
+            .map(|k| match k % 4 {
+                0 => char::from_u32(0x1F600 + k).unwrap(),
+                1 => ['a', '\u{e9}', '\u{4e2d}', '\u{10FFFF}', ' '][(k / 4 % 5) as usize],
+                _ => char::from_u32(0x1F640 - k).unwrap(),
+            })
+            .collect();
+        let disruptions: [&[u8]; 8] = [
+            b"\x80",
+            b"\xc0\x80",
+            b"\xe0\x9f\xbf",
+            b"\xe4\xb8",
+            b"\xf0\x8f\xbf\xbf",
+            b"\xf0\x9f\x98",
+            b"\xf4\x90\x80\x80",
+            b"\xff",
+        ];
+        for end in (0..=text.len()).filter(|&e| text.is_char_boundary(e)) {
+            let body = &text.as_bytes()[..end];
+            let mut cases = vec![body.to_vec()];
+            for pos in (0..=end).step_by(if end < 80 { 1 } else { 3 }) {
+                for d in disruptions {
+                    cases.push([&body[..pos], d, &body[pos..]].concat());
+                }
+            }
+            for case in &cases {
+                let len = count_chars(case);
+                for cap in [len, len.saturating_sub(1)] {
+                    let mut general = vec![0u32; cap + 8];
+                    // SAFETY: the buffer has room for `cap` units.
+                    let want = unsafe { decode_into::<u32>(case, general.as_mut_ptr(), cap) }
+                        .map(|n| general[..n].to_vec());
+                    if cap == len && case.len() == body.len() {
+                        let chars: Vec<u32> = std::str::from_utf8(case).unwrap().chars().map(|c| c as u32).collect();
+                        assert_eq!(want.as_deref(), Some(&chars[..]));
+                    }
                     for backend in [rjson_simd::Backend::detect(), rjson_simd::Backend::Scalar] {
                         let got = rjson_simd::dispatch(backend, Check(case, cap));
                         assert_eq!(got, want, "{case:x?} cap {cap} {backend:?}");

@@ -164,6 +164,18 @@ impl Vector for V512 {
     }
 
     #[inline(always)]
+    unsafe fn utf8_char_count(src: &[u8]) -> usize {
+        // SAFETY: AVX2 is among this backend's features.
+        unsafe { super::utf8_decode::utf8_char_count_avx2(src) }
+    }
+
+    #[inline(always)]
+    unsafe fn utf8_to_u32(src: &[u8], dst: *mut u32, cap: usize) -> (usize, usize) {
+        // SAFETY: AVX2 is among this backend's features; forwarded contract.
+        unsafe { super::utf8_decode::utf8_to_u32_avx2(src, dst, cap) }
+    }
+
+    #[inline(always)]
     unsafe fn utf8_bmp3_to_u16(src: &[u8], dst: *mut u16, cap: usize) -> (usize, usize) {
         // SAFETY: AVX-512 (hence SSSE3) is among this backend's features; forwarded contract.
         unsafe { utf8_bmp3_to_u16_ssse3(src, dst, cap) }

@@ -8,6 +8,7 @@
 mod avx2;
 mod avx512;
 mod sse2;
+mod utf8_decode;
 
 pub use avx2::Avx2;
 pub use avx512::Avx512;
