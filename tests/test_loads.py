@@ -168,12 +168,14 @@ def test_astral_text_of_every_length_with_a_disruption_like_json(disruption):
     one disruption at every byte position."""
     chars = ["\U0001F600", "a", "\U0010FFFF", "\u00e9", "\U0001F64F", " ", "\u4e2d", "\U00010000", "\u07ff"]
     text = "".join(chars[k * 5 % len(chars)] if k % 3 == 0 else chr(0x1F600 + k) for k in range(90))
-    text = text.encode("utf-8", "surrogatepass")
-    for n in range(0, len(text) + 1, 3):
-        body = text[:n]
-        assert_loads_like_json(b'"' + body + b'"')
-        for pos in range(0, n + 1, 1 if n < 120 else 5):
-            assert_loads_like_json(b'["' + body[:pos] + disruption + body[pos:] + b'"]')
+    # Mostly ASCII: runs of 31 to 45 letters between emoji.
+    ascii = "".join("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"[: 31 + 2 * k] + "\U0001F600" for k in range(6))
+    for text in (text.encode("utf-8", "surrogatepass"), ascii.encode()):
+        for n in range(0, len(text) + 1, 3):
+            body = text[:n]
+            assert_loads_like_json(b'"' + body + b'"')
+            for pos in range(0, n + 1, 1 if n < 120 else 5):
+                assert_loads_like_json(b'["' + body[:pos] + disruption + body[pos:] + b'"]')
 
 
 # ----- encodings and input types -----

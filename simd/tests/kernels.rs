@@ -1112,6 +1112,12 @@ impl Check for ToU32 {
                 None => vec![0xE0 | (c >> 12) as u8, 0x80 | (c >> 6 & 0x3F) as u8, 0x80 | (c & 0x3F) as u8],
             });
         }
+        // Mostly ASCII: runs of 31 to 45 letters between emoji (the all-ASCII windows).
+        let mut ascii = Vec::new();
+        for k in 0..8 {
+            ascii.extend((0..31 + 2 * k).map(|j| b'a' + (j % 26) as u8));
+            ascii.extend("\u{1F600}".as_bytes());
+        }
         let disruptions: [&[u8]; 14] = [
             b"\x80",
             b"\xbf",
@@ -1128,12 +1134,20 @@ impl Check for ToU32 {
             b"\xf8\x88\x80\x80\x80",
             b"\xff",
         ];
+        for base in [&text, &ascii] {
+            Self::check_base::<K>(&mut arena, base, &disruptions, implemented);
+        }
+    }
+}
+
+impl ToU32 {
+    fn check_base<K: Kernel>(arena: &mut Arena, text: &[u8], disruptions: &[&[u8]], implemented: bool) {
         let mut checked = 0usize;
         let mut nonzero = 0usize;
         for len in 0..=160usize {
             let mut cases: Vec<Vec<u8>> = vec![text[..len].to_vec()];
             for pos in 0..len {
-                for d in disruptions {
+                for &d in disruptions {
                     let mut s = text[..pos].to_vec();
                     s.extend_from_slice(d);
                     s.extend_from_slice(&text[pos..]);
@@ -1143,10 +1157,10 @@ impl Check for ToU32 {
             }
             for s in &cases {
                 let (chars, valid_to) = utf8_ref_all(s);
-                let ample = chars.len() + 16;
+                let ample = chars.len() + 32;
                 for gap in 0..32 {
                     let src = arena.place_end(s, gap, 0x80);
-                    let caps = if gap == 0 { vec![0, 7, 8, 15, 16, 17, 24, chars.len(), ample] } else { vec![ample] };
+                    let caps = if gap == 0 { vec![0, 7, 8, 15, 16, 17, 24, 31, 32, 33, chars.len(), ample] } else { vec![ample] };
                     for cap in caps {
                         let mut dst = vec![0xDEAD_BEEFu32; cap + 16];
                         // SAFETY: `dst` holds `cap` units (and more); the backend is

@@ -514,7 +514,12 @@ mod tests {
             b"\xf4\x90\x80\x80",
             b"\xff",
         ];
-        for end in (0..=text.len()).filter(|&e| text.is_char_boundary(e)) {
+        // Mostly ASCII: runs of 31 to 45 letters between emoji.
+        let ascii: String = (0..6).map(|k| "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"[..31 + 2 * k].to_string() + "\u{1F600}").collect();
+        for (text, end) in [&text, &ascii]
+            .into_iter()
+            .flat_map(|t| (0..=t.len()).filter(|&e| t.is_char_boundary(e)).map(move |e| (t, e)))
+        {
             let body = &text.as_bytes()[..end];
             let mut cases = vec![body.to_vec()];
             for pos in (0..=end).step_by(if end < 80 { 1 } else { 3 }) {

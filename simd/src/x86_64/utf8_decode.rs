@@ -67,6 +67,8 @@ struct Views {
 
 /// Bitmasks of a window: bit `j` for byte `j`.
 struct Masks {
+    /// Bytes 80..FF.
+    high: u32,
     /// Continuation bytes (80..BF).
     continuation: u32,
     /// Where the leads say continuation bytes belong.
@@ -92,6 +94,7 @@ unsafe fn masks(v: __m256i) -> Masks {
         let four = at_least(0xF0u8 as i8) & high;
         let invalid = at_least(0xF8u8 as i8) & high;
         Masks {
+            high,
             continuation: high & !two,
             expected: two << 1 | three << 2 | four << 3,
             invalid,
@@ -156,7 +159,8 @@ unsafe fn group(views: Views, leads: u32, dst: *mut u32) -> Option<usize> {
 }
 
 /// [`Kernel::utf8_to_u32`](crate::Kernel::utf8_to_u32) with AVX2: 32-byte windows (16
-/// character starts each) while 32 bytes are left, then 16-byte ones (8 starts).
+/// character starts each, or 32 ASCII characters widened) while 32 bytes are left, then
+/// 16-byte ones (8 starts).
 ///
 /// # Safety
 /// AVX2, and the contract of `Kernel::utf8_to_u32`.
@@ -167,11 +171,25 @@ pub(super) unsafe fn utf8_to_u32_avx2(src: &[u8], dst: *mut u32, cap: usize) -> 
     // SAFETY: AVX2 by the caller. Every load reads `src[i..i + 32]` or `src[i..i + 16]`,
     // inside `src` by the loop conditions; every group stores 8 units at `dst + n` or
     // `dst + n + 8` at most (a group writes at most 8 characters), inside the `cap` units
-    // `dst` is valid for by the loop conditions (`n + 16 <= cap`, `n + 8 <= cap`).
+    // `dst` is valid for by the loop conditions (`n + 16 <= cap`, `n + 8 <= cap`); the
+    // ASCII step stores 32 units at `dst + n`, under its own `n + 32 <= cap`.
     unsafe {
         while i + 32 <= src.len() && n + 16 <= cap {
             let v = _mm256_loadu_si256(src.as_ptr().add(i).cast());
             let m = masks(v);
+            if m.high == 0 && n + 32 <= cap {
+                // All ASCII (the text around an emoji): widened, 32 characters.
+                let lo = _mm256_castsi256_si128(v);
+                let hi = _mm256_extracti128_si256(v, 1);
+                let out = dst.add(n).cast::<__m256i>();
+                _mm256_storeu_si256(out, _mm256_cvtepu8_epi32(lo));
+                _mm256_storeu_si256(out.add(1), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+                _mm256_storeu_si256(out.add(2), _mm256_cvtepu8_epi32(hi));
+                _mm256_storeu_si256(out.add(3), _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+                i += 32;
+                n += 32;
+                continue;
+            }
             let leads = !m.continuation;
             // The window takes the characters starting at bytes 0..16; they end by byte
             // 18, so the next start is at 16..=19. Its bytes are checked up to and
