@@ -378,12 +378,12 @@ fn inlined_runner<K: Kernel>() -> Option<Runner> {
             // SAFETY: forwarded.
             unsafe { batch_inlined::<Sse2>(kern, input, out) }
         }
-        #[target_feature(enable = "avx2,bmi1,bmi2")]
+        #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
         unsafe fn avx2(kern: Kern, input: &Input, out: &mut [u32]) -> usize {
             // SAFETY: forwarded.
             unsafe { batch_inlined::<Avx2>(kern, input, out) }
         }
-        #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2")]
+        #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2,popcnt")]
         unsafe fn avx512(kern: Kern, input: &Input, out: &mut [u32]) -> usize {
             // SAFETY: forwarded.
             unsafe { batch_inlined::<Avx512>(kern, input, out) }

@@ -1007,16 +1007,19 @@ unsafe fn fix_flagged<V: Vector, J: Job, const BOUNDED: bool>(
         if let Some(end) = unsafe { J::dense::<V>(b, out) } {
             return Ok(end);
         }
+        if !J::has_eights::<V>() {
+            // No vector path for it: write the units one after another, without the mask.
+            let mut out = out;
+            for k in 0..BLOCK {
+                // SAFETY: `k < 64`; room for each unit's output.
+                out = unsafe { J::write_flagged((*b.add(k)).code(), i + k, out)? };
+            }
+            return Ok(out);
+        }
     }
-    // Mostly flagged (emoji, CJK among ASCII): eight units at a time beats fixing each
-    // flagged unit after a block copy. Without that path, only a wholly flagged block
-    // is done unit by unit.
-    let mostly_flagged = if J::has_eights::<V>() {
-        mask.count_ones() > EIGHTS_MIN_FLAGGED
-    } else {
-        mask == u64::MAX
-    };
-    if mostly_flagged {
+    if J::has_eights::<V>() && mask.count_ones() > EIGHTS_MIN_FLAGGED {
+        // Mostly flagged (emoji, CJK among ASCII): eight units at a time beats fixing
+        // each flagged unit after a block copy.
         // SAFETY: 64 units in bounds; the output has room for six per unit.
         return unsafe { flagged_units::<V, J>(b, BLOCK, out, i) };
     }

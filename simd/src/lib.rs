@@ -32,7 +32,8 @@
 //! themselves (one cached load) and fall back to [`Scalar`].
 //!
 //! Each kernel's entry is `#[inline]` and compiled with its backend's target features
-//! (`"sse2"`, `"avx2,bmi1,bmi2"`, `"avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2"`, `"neon"`),
+//! (`"sse2"`, `"avx2,bmi1,bmi2,popcnt"`, `"avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2,popcnt"`,
+//! `"neon"`),
 //! so code generic over `K: Kernel` and compiled with the same features (for example
 //! inside a `#[target_feature]` function per backend) can inline the short-string path;
 //! long strings and strings with escapes go to out-of-line functions.

@@ -65,12 +65,14 @@ fn backends_are_wired() {
             std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("bmi1")
                 && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("popcnt")
         );
         assert_eq!(
             Backend::Avx512.is_available(),
             std::is_x86_feature_detected!("avx512bw")
                 && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("popcnt")
         );
         assert!(!Backend::Neon.is_available());
     }

@@ -1,8 +1,9 @@
 //! AVX2: two 256-bit registers per 64-byte block.
 //!
 //! AVX2's packs work within 128-bit halves, so narrowing ends with a cross-half permute.
-//! BMI1/BMI2 are required alongside (every AVX2 CPU has them) so that mask walking uses
-//! `tzcnt` and `blsr`.
+//! BMI1/BMI2 and POPCNT are required alongside (every AVX2 CPU has them) so that mask
+//! walking uses `tzcnt` and `blsr`, and bit counts one `popcnt` (without it, `count_ones`
+//! is a dozen-instruction bit trick).
 
 use super::{
     ascii_u16_escapes_avx2, copy_clean_ascii_tail_ssse3, load_short128, max_lane128, short_copy128, utf8_bmp3_avx2, utf8_bmp3_to_u16_ssse3, utf8_eight_avx2,
@@ -17,7 +18,7 @@ use core::arch::x86_64::*;
 pub struct Avx2;
 
 impl Avx2 {
-    /// Whether this CPU (and OS) run AVX2, BMI1 and BMI2.
+    /// Whether this CPU (and OS) run AVX2, BMI1, BMI2 and POPCNT.
     #[inline]
     pub fn is_available() -> bool {
         static DETECTED: Detected = Detected::new();
@@ -25,11 +26,12 @@ impl Avx2 {
             std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("bmi1")
                 && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("popcnt")
         })
     }
 }
 
-vector_kernel!(Avx2, crate::Backend::Avx2, V256x2, "avx2,bmi1,bmi2");
+vector_kernel!(Avx2, crate::Backend::Avx2, V256x2, "avx2,bmi1,bmi2,popcnt");
 
 /// 64 bytes in two AVX2 registers.
 #[derive(Clone, Copy)]

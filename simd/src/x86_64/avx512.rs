@@ -16,7 +16,7 @@ use core::arch::x86_64::*;
 pub struct Avx512;
 
 impl Avx512 {
-    /// Whether this CPU (and OS) run AVX-512 F, BW and VL, with BMI1 and BMI2.
+    /// Whether this CPU (and OS) run AVX-512 F, BW and VL, with BMI1, BMI2 and POPCNT.
     #[inline]
     pub fn is_available() -> bool {
         static DETECTED: Detected = Detected::new();
@@ -27,6 +27,7 @@ impl Avx512 {
                 && std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("bmi1")
                 && std::is_x86_feature_detected!("bmi2")
+                && std::is_x86_feature_detected!("popcnt")
         })
     }
 }
@@ -35,7 +36,7 @@ vector_kernel!(
     Avx512,
     crate::Backend::Avx512,
     V512,
-    "avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2"
+    "avx2,avx512f,avx512bw,avx512vl,bmi1,bmi2,popcnt"
 );
 
 /// 64 bytes in one AVX-512 register.
