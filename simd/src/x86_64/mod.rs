@@ -2,8 +2,9 @@
 //! [`Avx2`] and [`Avx512`] (AVX-512 BW + VL). Each is a zero-sized type implementing
 //! [`Kernel`](crate::Kernel) with the generic algorithm of `crate::generic` over its own
 //! 64-byte vector type; this module holds what they share: the 128-bit helpers for strings
-//! shorter than 32 bytes, and the AVX2 paths for CJK blocks (UCS-2 to UTF-8, and to
-//! `\uXXXX` escapes).
+//! shorter than 32 bytes, the AVX2 paths for CJK blocks (UCS-2 to UTF-8, and to
+//! `\uXXXX` escapes) and for text of mixed UTF-8 lengths (eight code points to UTF-8),
+//! and the parser's UTF-8 decoders (`utf8_decode`, and the SSSE3 CJK decoder here).
 
 mod avx2;
 mod avx512;
