@@ -20,6 +20,7 @@ use std::ffi::CStr;
 
 use pyo3::prelude::*;
 use pyo3_ffi::*;
+use rjson_simd::scalar::utf8_char_count;
 use rjson_simd::{dispatch, Kernel, Scalar, WithKernel};
 
 use crate::globals;
@@ -369,7 +370,8 @@ unsafe fn utf8_failure(b: &[u8], encoding: Encoding, body: &[u8], fail: Fail, ho
         match fail.why {
             // Decodable after all (cannot happen): parse the text, which is exact.
             Why::Python | Why::Utf8 => loads_text(doc.ptr(), hooks, false),
-            why => raise_decode_error(why.message(), doc.ptr(), utf8::count_chars(&body[..fail.pos])),
+            // A byte offset into valid UTF-8 becomes `json`'s character position.
+            why => raise_decode_error(why.message(), doc.ptr(), utf8_char_count(&body[..fail.pos])),
         }
     }
 }

@@ -40,12 +40,6 @@ fn is_continuation(b: u8) -> bool {
     (b as i8) < -0x40
 }
 
-/// The number of characters in valid UTF-8: one per byte that is not a continuation byte.
-/// Also how a byte offset into valid input becomes `json`'s character position.
-pub fn count_chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| !is_continuation(b)).count()
-}
-
 /// The multi-byte sequence at the start of `bytes` (whose first byte is >= 0x80): its code
 /// point and length, or `None` when the decoder rejects it.
 #[inline(always)]
@@ -349,6 +343,7 @@ pub fn push_chars(src: &[u8], out: &mut Vec<u32>) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rjson_simd::scalar::utf8_char_count;
 
     fn python_like(bytes: &[u8]) -> Option<Vec<u32>> {
         let mut out = Vec::new();
@@ -465,7 +460,7 @@ mod tests {
                 }
             }
             for case in &cases {
-                let len = count_chars(case);
+                let len = utf8_char_count(case);
                 for cap in [len, len.saturating_sub(1)] {
                     let mut general = vec![0u16; cap + 8];
                     // SAFETY: the buffer has room for `cap` units.
@@ -528,7 +523,7 @@ mod tests {
                 }
             }
             for case in &cases {
-                let len = count_chars(case);
+                let len = utf8_char_count(case);
                 for cap in [len, len.saturating_sub(1)] {
                     let mut general = vec![0u32; cap + 8];
                     // SAFETY: the buffer has room for `cap` units.
@@ -553,7 +548,7 @@ mod tests {
         let mut buf = vec![0u8; 64];
         // SAFETY: the buffer has 64 units.
         let n = unsafe { decode_into::<u8>(s.as_bytes(), buf.as_mut_ptr(), 64) }.unwrap();
-        assert_eq!(n, count_chars(s.as_bytes()));
+        assert_eq!(n, utf8_char_count(s.as_bytes()));
         assert_eq!(&buf[..n], s.chars().map(|c| c as u8).collect::<Vec<_>>().as_slice());
         // A character wider than the unit is refused, as is overflowing the room.
         // SAFETY: as above.
