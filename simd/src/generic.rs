@@ -1201,8 +1201,10 @@ unsafe fn padded<V: Vector, J: Job>(
         // Mostly flagged (the tail of CJK text, a short string of emoji): unit by unit
         // beats a whole-block copy after each flagged unit (CJK strings of 100
         // characters: 1.4x).
+        // (Jobs with `Job::eights` never get here: their short strings and tails go
+        // through `flagged_units` instead of this padded copy.)
         // SAFETY: forwarded; what the block store wrote is overwritten from `out` on.
-        return unsafe { flagged_units::<V, J>(s, n, out, base) };
+        return unsafe { scalar_units::<J>(s, n, out, base) };
     }
     // SAFETY: 128 units readable in `buf`, so whole-block copies from anywhere in the
     // block are in bounds; the block is `buf[0..n]`.
