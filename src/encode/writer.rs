@@ -44,16 +44,15 @@ impl StrMode for AsciiMode {
 
     #[inline(always)]
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate> {
-        // SAFETY (all arms): `quoted` gives each kernel the bound its contract names.
+        // SAFETY (all arms): `quoted_units` gives each kernel the bound its contract names.
         let never = match data {
-            StrData::Ascii(units) | StrData::Ucs1(units) => buf
-                .quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ascii(units) | StrData::Ucs1(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                     Ok::<_, ()>(K::ascii_from_u8(units, dst))
                 }),
-            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ucs2(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                 Ok(K::ascii_from_u16(units, dst))
             }),
-            StrData::Ucs4(units) => buf.quoted(ascii_escaped_bound_u32(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ucs4(units) => buf.quoted_units(units, ascii_escaped_bound_u32, #[inline(always)] |units, dst| unsafe {
                 Ok(K::ascii_from_u32(units, dst))
             }),
         };
@@ -65,18 +64,18 @@ impl StrMode for AsciiMode {
 impl StrMode for Utf8Mode {
     #[inline(always)]
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate> {
-        // SAFETY (all arms): `quoted` gives each kernel the bound its contract names.
+        // SAFETY (all arms): `quoted_units` gives each kernel the bound its contract names.
         match data {
-            StrData::Ascii(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ascii(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                 Ok(K::escape_u8(units, dst))
             }),
-            StrData::Ucs1(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ucs1(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                 Ok(K::latin1_to_utf8(units, dst))
             }),
-            StrData::Ucs2(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ucs2(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                 K::ucs2_to_utf8(units, dst)
             }),
-            StrData::Ucs4(units) => buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+            StrData::Ucs4(units) => buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                 K::ucs4_to_utf8(units, dst)
             }),
         }
@@ -86,12 +85,12 @@ impl StrMode for Utf8Mode {
 impl StrMode for TextMode {
     #[inline(always)]
     fn write_str<K: Kernel>(buf: &mut Buffer, data: StrData<'_>) -> Result<(), Surrogate> {
-        // SAFETY (first arm): `quoted` gives the kernel the bound its contract names.
+        // SAFETY (first arm): `quoted_units` gives the kernel the bound its contract names.
         match data {
             // Latin-1 goes into the byte buffer as it is, one byte per character.
             StrData::Ascii(units) | StrData::Ucs1(units) => {
                 buf.non_ascii |= matches!(data, StrData::Ucs1(_));
-                let never = buf.quoted(escaped_bound(units.len()), #[inline(always)] |dst| unsafe {
+                let never = buf.quoted_units(units, escaped_bound, #[inline(always)] |units, dst| unsafe {
                     Ok::<_, ()>(K::escape_u8(units, dst))
                 });
                 debug_assert!(never.is_ok());
