@@ -116,6 +116,27 @@ def test_float_sweep_short_decimals():
     _assert_float_lists_match(values, "short decimals")
 
 
+def test_float_runs_of_few_and_many_decimals():
+    """Numbers of at most four decimals are laid out by a path of their own, which backs
+    off after a run of floats it cannot take and retries now and then: runs of each kind,
+    of every length around those thresholds, and the doubles next to short decimals."""
+    rng = random.Random(7)
+
+    def few():
+        value = rng.randrange(1, 10**rng.randrange(1, 16)) / 10 ** rng.randrange(0, 5)
+        return rng.choice((value, -value, math.nextafter(value, math.inf)))
+
+    def many():
+        return rng.uniform(-1e6, 1e6)
+
+    values = []
+    for length in list(range(1, 20)) + [63, 64, 65, 200]:
+        values += [many() for _ in range(length)] + [few() for _ in range(length)]
+    values += [few() if i % 3 else many() for i in range(5000)]
+    _assert_float_lists_match(values, "runs")
+    assert rjson.dumps({v: 1 for v in values[:3000]}) == json.dumps({v: 1 for v in values[:3000]})
+
+
 def test_float_sweep_powers_and_neighbours():
     """Powers of ten and of two, and their neighbours a few ulps away."""
     values = []

@@ -135,7 +135,38 @@ unsafe fn store_eight(dst: *mut u8, value: u32) {
     unsafe { dst.cast::<u64>().write_unaligned(eight_digits(value).to_le()) }
 }
 
-/// Write a finite `value` exactly as `float.__repr__` does.
+/// Writes finite floats exactly as `float.__repr__` does.
+///
+/// A value with at most four decimals (prices, percentages, most numbers a person typed)
+/// is laid out directly (`short_decimal`); any other goes through `zmij`. The check costs
+/// a multiply and a divide, which documents of long digits (coordinates, measurements)
+/// would pay on every float for nothing (numbers: 3.5% slower), so after a run of misses
+/// it is tried only on every 64th float until it hits again.
+#[derive(Default)]
+pub struct FloatWriter {
+    misses: u32,
+}
+
+impl FloatWriter {
+    const MISSES_BEFORE_BACKING_OFF: u32 = 8;
+    const RETRY_EVERY: u32 = 64;
+
+    #[inline(always)]
+    pub fn write(&mut self, buf: &mut Buffer, value: f64) {
+        let misses = self.misses;
+        if misses < Self::MISSES_BEFORE_BACKING_OFF || misses % Self::RETRY_EVERY == 0 {
+            if let Some(scaled) = short_decimal(value) {
+                self.misses = 0;
+                write_short_decimal(buf, value.is_sign_negative(), scaled);
+                return;
+            }
+        }
+        self.misses = misses.wrapping_add(1);
+        write_f64_general(buf, value);
+    }
+}
+
+/// Write any finite value as `float.__repr__` does, from `zmij`'s shortest digits.
 ///
 /// `zmij` finds the same shortest round-trip digits as Python (both pick the closest of the
 /// shortest candidates) and lays them out as Python does for every value from 1e-4 up;
@@ -144,14 +175,71 @@ unsafe fn store_eight(dst: *mut u8, value: u32) {
 ///
 /// The decision is made on the value, not by reading the text back: reading `zmij`'s
 /// freshly stored bytes with wider loads stalls store-to-load forwarding.
-#[inline]
-pub fn write_f64(buf: &mut Buffer, value: f64) {
+#[inline(always)]
+fn write_f64_general(buf: &mut Buffer, value: f64) {
     let mut text = zmij::Buffer::new();
     let formatted = text.format_finite(value).as_bytes();
     if value.abs() >= 1e-4 || value == 0.0 {
         buf.extend_bytewise(formatted);
     } else {
         write_below_1e4(buf, formatted);
+    }
+}
+
+/// Values with at most this many decimals take the short-decimal path.
+const SHORT_DECIMALS: usize = 4;
+const SHORT_SCALE: f64 = 1e4;
+/// Magnitudes below 2^39 have an ulp of at most 2^-14, less than 10^-4: no two numbers
+/// with four decimals round to the same double there.
+const SHORT_LIMIT: f64 = (1u64 << 39) as f64;
+
+/// `|value| * 10^4` as an integer, when `value` is the double nearest to that many
+/// ten-thousandths and `10^-4 <= |value| < 2^39`: prices, percentages and most numbers a
+/// person typed.
+///
+/// Such a number is then `value`'s repr, with its trailing zeros dropped. It rounds to
+/// `value`; any other string that does (a shorter one, or one as short and closer) would
+/// be a second number within an ulp of it whose last digit is at 10^-4 or above (leading
+/// digits cannot change within 10^-4 of it), so a second multiple of 10^-4 rounding to
+/// `value`, which `SHORT_LIMIT` rules out. And from 1e-4 up to 1e16, Python writes the
+/// digits without an exponent. Checking costs a multiply and a divide; `zmij`'s general
+/// search costs about 300 instructions, and its layout a `memmove`.
+#[inline(always)]
+fn short_decimal(value: f64) -> Option<u64> {
+    let magnitude = value.abs();
+    if !(magnitude < SHORT_LIMIT) {
+        return None;
+    }
+    // Rounded to nearest (if the product was inexact the check below fails). Through
+    // `i64`, whose conversions are single instructions: the value is below 2^53.
+    // SAFETY: `magnitude < 2^39`, so the sum is finite, non-negative and below 2^53.
+    let scaled: i64 = unsafe { (magnitude * SHORT_SCALE + 0.5).to_int_unchecked() };
+    // IEEE division is correctly rounded: this is the double nearest `scaled / 10^4`.
+    (scaled != 0 && scaled as f64 / SHORT_SCALE == magnitude).then_some(scaled as u64)
+}
+
+/// Write `[-]int.frac` for `scaled` ten-thousandths, as `float.__repr__` does: the
+/// fraction without trailing zeros, but at least one digit.
+#[inline(always)]
+fn write_short_decimal(buf: &mut Buffer, negative: bool, scaled: u64) {
+    let (integer, fraction) = (scaled / 10_000, (scaled % 10_000) as u32);
+    // The four fraction digits, the first in the low byte; as digit values (not ASCII)
+    // the trailing zeros are the word's high zero bytes.
+    let digits = (eight_digits(fraction) >> 32) as u32;
+    let trailing_zeros = ((digits ^ 0x3030_3030).leading_zeros() / 8) as usize;
+    let fraction_len = (SHORT_DECIMALS - trailing_zeros).max(1);
+    // SAFETY: at most 1 + 12 + 1 + 4 bytes (an integer part below 2^39 has at most 12
+    // digits; `write_decimal` may store 8 at its start), all within FLOAT_MAX_LEN; the
+    // count returned covers exactly the bytes written in order.
+    unsafe {
+        buf.write_with(FLOAT_MAX_LEN, #[inline(always)] |dst| {
+            let mut at = usize::from(negative);
+            dst.write(b'-');
+            at += write_decimal(dst.add(at), integer);
+            dst.add(at).write(b'.');
+            dst.add(at + 1).cast::<u32>().write_unaligned(digits.to_le());
+            at + 1 + fraction_len
+        })
     }
 }
 
@@ -210,7 +298,68 @@ fn write_small_as_exponent(buf: &mut Buffer, sign: &[u8], body: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::buffer::Output;
     use super::*;
+
+    /// `value`'s text by the short-decimal path where it applies, and by `zmij`'s.
+    fn both_reprs(value: f64) -> (String, String) {
+        let text = |write: fn(&mut Buffer, f64)| {
+            let mut buf = Buffer::new(Output::Bytes);
+            write(&mut buf, value);
+            String::from_utf8(buf.as_slice().to_vec()).unwrap()
+        };
+        (text(|buf, value| FloatWriter::default().write(buf, value)), text(write_f64_general))
+    }
+
+    #[test]
+    fn short_decimals_match_the_general_path() {
+        let mut values = vec![
+            1e-4, 1.5e-4, 0.0001, 0.00015, 0.001, 0.01, 0.1, 0.3, 0.5, 1.0, 9.9999, 10.0,
+            97.5, 99999.9999, 1e11, 5e11, SHORT_LIMIT, 123456789012.3456,
+        ];
+        // every ten-thousandth up to 20, and numbers of 0 to 4 decimals at every magnitude
+        // up to past the limit, as the nearest doubles to their decimal text
+        values.extend((1..=200_000u32).map(|k| f64::from(k) / 1e4));
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..300_000 {
+            let digits = next() % 16 + 1;
+            let int = next() % 10u64.pow(digits as u32);
+            let decimals = (next() % 5) as usize;
+            let frac = next() % 10_000;
+            let text = format!("{int}.{:04}", frac);
+            values.push(text[..text.len() - 4 + decimals].parse().unwrap());
+        }
+        // raw bit patterns (nearly all take the general path in both) and the doubles on
+        // either side of short decimals (which must not)
+        for _ in 0..300_000 {
+            let bits = next();
+            let value = f64::from_bits(bits);
+            if value.is_finite() {
+                values.push(value);
+            }
+        }
+        let neighbours: Vec<f64> = values
+            .iter()
+            .flat_map(|v| [f64::from_bits(v.to_bits() + 1), f64::from_bits(v.to_bits() - 1)])
+            .collect();
+        values.extend(neighbours);
+        let mut short = 0;
+        for value in values.into_iter().flat_map(|v| [v, -v]) {
+            if !value.is_finite() || value == 0.0 {
+                continue;
+            }
+            short += usize::from(short_decimal(value).is_some());
+            let (fast, general) = both_reprs(value);
+            assert_eq!(fast, general, "{value:e}");
+        }
+        assert!(short > 600_000, "the short path took only {short} values");
+    }
 
     fn decimal(value: u64) -> String {
         let mut out = [0u8; INT_MAX_LEN];

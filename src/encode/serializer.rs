@@ -172,6 +172,7 @@ pub struct Encoder<'a, K: Kernel, M: StrMode, const INDENTED: bool> {
     /// re-reads the dict's table when this has moved (see `pyffi::DictWalk`). Every such
     /// call must count itself here, *before* it is made.
     python_calls: u64,
+    floats: number::FloatWriter,
     _kernel: PhantomData<(K, M)>,
 }
 
@@ -195,6 +196,7 @@ impl<'a, K: Kernel, M: StrMode, const INDENTED: bool> Encoder<'a, K, M, INDENTED
             live_dict_walk: python >= (3, 12),
             int_digits_30: globals.int_digits_30,
             python_calls: 0,
+            floats: number::FloatWriter::default(),
             _kernel: PhantomData,
         }
     }
@@ -383,7 +385,7 @@ impl<'a, K: Kernel, M: StrMode, const INDENTED: bool> Encoder<'a, K, M, INDENTED
         // SAFETY: `obj` is a float (or subclass).
         let value = unsafe { PyFloat_AS_DOUBLE(obj) };
         if value.is_finite() {
-            number::write_f64(self.buf, value);
+            self.floats.write(self.buf, value);
             Ok(())
         } else {
             // SAFETY: as above.
@@ -679,7 +681,7 @@ impl<'a, K: Kernel, M: StrMode, const INDENTED: bool> Encoder<'a, K, M, INDENTED
                 KeyText::Str(s) => self.str(s)?,
                 KeyText::Float(v) => {
                     self.buf.push(b'"');
-                    number::write_f64(self.buf, v);
+                    self.floats.write(self.buf, v);
                     self.buf.push(b'"');
                 }
                 KeyText::Int(i) => {
