@@ -191,21 +191,20 @@ impl Buffer {
 
     /// The result object, or null with an exception set.
     pub fn finish(mut self) -> *mut PyObject {
-        let len = self.len();
+        let (len, capacity) = (self.len(), self.end as usize - self.start as usize);
+        let object = match self.store {
+            Store::Object(object) => Some(object),
+            Store::Scratch(_) => None,
+        };
         if self.output.writes_in_place() {
-            let in_place = match self.store {
-                Store::Object(_) => Some(self.end as usize - self.start as usize),
-                Store::Scratch(_) => None,
-            };
-            let next = next_direct_capacity(len, in_place);
+            let next = next_direct_capacity(len, object.map(|_| capacity));
             if next != self.direct_capacity {
                 KEPT.with(|kept| kept.direct_capacity.set(next));
             }
         }
-        if let Store::Object(object) = self.store {
+        if let Some(object) = object {
             // Handed out: `drop` must not free it.
             self.store = Store::Scratch(Vec::new());
-            let capacity = self.end as usize - self.start as usize;
             // SAFETY: our own object, its first `len` bytes written (ASCII for a `str`).
             return unsafe { end_result(object, self.output, len, capacity) };
         }
@@ -395,9 +394,10 @@ impl Buffer {
     }
 
     /// Write `"`, the escaped body produced by `kernel`, and `"`; the kernel may write up to
-    /// `bound` bytes (plus the kernels' `SLACK`).
+    /// `bound` bytes (plus the kernels' `SLACK`). `quoted_units`' path for a string whose
+    /// worst case fits the room left.
     #[inline(always)]
-    pub fn quoted<E>(
+    fn quoted<E>(
         &mut self,
         bound: usize,
         kernel: impl FnOnce(*mut u8) -> Result<usize, E>,

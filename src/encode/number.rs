@@ -186,9 +186,12 @@ fn write_f64_general(buf: &mut Buffer, value: f64) {
     }
 }
 
-/// Values with at most this many decimals take the short-decimal path.
+/// Values with at most this many decimals take the short-decimal path (its layout stores
+/// the fraction's digits as one four-byte word).
 const SHORT_DECIMALS: usize = 4;
-const SHORT_SCALE: f64 = 1e4;
+/// 10^SHORT_DECIMALS: what a short decimal is counted in units of the inverse of.
+const SHORT_UNIT: u64 = 10u64.pow(SHORT_DECIMALS as u32);
+const SHORT_SCALE: f64 = SHORT_UNIT as f64;
 /// Magnitudes below 2^39 have an ulp of at most 2^-14, less than 10^-4: no two numbers
 /// with four decimals round to the same double there.
 const SHORT_LIMIT: f64 = (1u64 << 39) as f64;
@@ -207,6 +210,9 @@ const SHORT_LIMIT: f64 = (1u64 << 39) as f64;
 #[inline(always)]
 fn short_decimal(value: f64) -> Option<u64> {
     let magnitude = value.abs();
+    // Written so that NaN is refused too (callers pass finite values, but the unchecked
+    // conversion below must never see one).
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(magnitude < SHORT_LIMIT) {
         return None;
     }
@@ -222,7 +228,7 @@ fn short_decimal(value: f64) -> Option<u64> {
 /// fraction without trailing zeros, but at least one digit.
 #[inline(always)]
 fn write_short_decimal(buf: &mut Buffer, negative: bool, scaled: u64) {
-    let (integer, fraction) = (scaled / 10_000, (scaled % 10_000) as u32);
+    let (integer, fraction) = (scaled / SHORT_UNIT, (scaled % SHORT_UNIT) as u32);
     // The four fraction digits, the first in the low byte; as digit values (not ASCII)
     // the trailing zeros are the word's high zero bytes.
     let digits = (eight_digits(fraction) >> 32) as u32;
